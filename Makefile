@@ -1,0 +1,55 @@
+# fieldapp — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := fieldapp.cli_app
+
+.PHONY: run test lint check-translations install babel-extract babel-update babel-compile \
+        db-upgrade clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+babel-compile: install
+	$(BIN)/pybabel compile -q -d translations
+
+babel-extract: install
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location \
+	    --sort-output --project fieldapp --copyright-holder "fieldapp" \
+	    -o translations/messages.pot .
+
+babel-update: babel-extract
+	$(BIN)/pybabel update -q --no-fuzzy-matching --ignore-obsolete \
+	    -i translations/messages.pot -d translations
+
+db-upgrade: install
+	FIELDAPP_ENV=development $(BIN)/flask db upgrade
+
+# Set-up included: venv, dependencies, translations, migrations, key file, demo data.
+run: babel-compile
+	FIELDAPP_ENV=development $(BIN)/flask db upgrade
+	FIELDAPP_ENV=development $(BIN)/flask demo seed
+	@echo "fieldapp: log in at http://127.0.0.1:$(PORT)/login"
+	FIELDAPP_ENV=development $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+
+check-translations: install
+	$(BIN)/python -m fieldapp.i18n_check
+
+# The whole suite: lint, catalogue checks, then pytest (SQLite unless TEST_DATABASE_URL).
+test: babel-compile lint check-translations
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,199 @@
+"""Administration pages: organizations and users.
+
+An org_admin manages the own organization; an admin manages all.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from fieldapp import authz
+from fieldapp.accounts import services
+from fieldapp.accounts.forms import (
+    OrganizationForm,
+    PasswordResetForm,
+    UserCreateForm,
+    UserEditForm,
+    UserStatusForm,
+)
+from fieldapp.accounts.models import Organization, User
+from fieldapp.accounts.roles import ORGANIZATION_KIND_LABELS, ROLE_LABELS, Role
+from fieldapp.exceptions import ValidationFailed
+from fieldapp.extensions import db
+from fieldapp.forms_support import apply_field_errors
+
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+
+View = Response | tuple[str, int] | str
+
+
+def _scope() -> uuid.UUID | None:
+    """None for a platform admin (everything), else the own organization."""
+    return None if current_user.has_role(Role.ADMIN) else current_user.organization_id
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    return [(c.code, f"{c.code} — {c.name}") for c in services.countries()]
+
+
+# -- organizations -----------------------------------------------------------------
+
+@bp.get("/organizations")
+@authz.rule("organizations.view")
+def organizations() -> str:
+    return render_template("accounts/organizations.html",
+                           organizations=services.list_organizations(_scope()),
+                           kind_labels=ORGANIZATION_KIND_LABELS,
+                           can_create=authz.can(current_user, "organizations.create"))
+
+
+@bp.route("/organizations/new", methods=["GET", "POST"])
+@authz.rule("organizations.create")
+def organization_new() -> View:
+    form = OrganizationForm(shares_statistics=True)
+    form.country_code.choices = _country_choices()
+    if form.validate_on_submit():
+        try:
+            services.create_organization(
+                current_user, name=form.name.data or "", kind=form.kind.data or "",
+                country_code=form.country_code.data or "",
+                location_code=(form.location_code.data or "").strip().upper() or None,
+                shares_statistics=bool(form.shares_statistics.data))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_field_errors(form, exc)
+            return render_template("accounts/organization_form.html", form=form,
+                                   organization=None), 422
+        db.session.commit()
+        flash(_("Organization created."), "success")
+        return redirect(url_for("admin.organizations"))
+    return render_template("accounts/organization_form.html", form=form, organization=None)
+
+
+@bp.route("/organizations/<uuid:org_id>", methods=["GET", "POST"])
+@authz.rule("organizations.edit")
+def organization_edit(org_id: uuid.UUID) -> View:
+    org = authz.get_or_404(Organization, org_id, "organizations.edit")
+    form = OrganizationForm(obj=org)
+    form.country_code.choices = _country_choices()
+    if form.validate_on_submit():
+        try:
+            services.update_organization(
+                current_user, org, name=form.name.data or "", kind=form.kind.data or "",
+                country_code=form.country_code.data or "",
+                location_code=(form.location_code.data or "").strip().upper() or None,
+                shares_statistics=bool(form.shares_statistics.data))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_field_errors(form, exc)
+            return render_template("accounts/organization_form.html", form=form,
+                                   organization=org), 422
+        db.session.commit()
+        flash(_("Organization saved."), "success")
+        return redirect(url_for("admin.organizations"))
+    return render_template("accounts/organization_form.html", form=form, organization=org)
+
+
+# -- users ---------------------------------------------------------------------------------
+
+def _role_choices() -> list[tuple[str, str]]:
+    allowed = set(services.assignable_roles(current_user))
+    return [(r.value, str(label)) for r, label in ROLE_LABELS.items() if r in allowed]
+
+
+@bp.get("/users")
+@authz.rule("users.view")
+def users() -> str:
+    return render_template("accounts/users.html", users=services.list_users(_scope()),
+                           role_labels=ROLE_LABELS)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@authz.rule("users.create")
+def user_new() -> View:
+    form = UserCreateForm()
+    orgs = services.list_organizations(_scope())
+    form.organization_id.choices = [(str(o.id), o.name) for o in orgs]
+    form.roles.choices = _role_choices()
+    if form.validate_on_submit():
+        org = authz.get_or_404(Organization, uuid.UUID(form.organization_id.data),
+                               "users.create")
+        try:
+            services.create_user(current_user, email=form.email.data or "",
+                                 name=form.name.data or "", organization=org,
+                                 roles={Role(r) for r in form.roles.data or []},
+                                 password=form.password.data or "")
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_field_errors(form, exc)
+            return render_template("accounts/user_new.html", form=form), 422
+        db.session.commit()
+        flash(_("User created."), "success")
+        return redirect(url_for("admin.users"))
+    return render_template("accounts/user_new.html", form=form)
+
+
+@bp.route("/users/<uuid:user_id>", methods=["GET", "POST"])
+@authz.rule("users.edit")
+def user_edit(user_id: uuid.UUID) -> View:
+    user = authz.get_or_404(User, user_id, "users.edit")
+    form = UserEditForm(name=user.name, roles=[r.value for r in user.roles])
+    form.roles.choices = _role_choices()
+    # Roles this actor may not grant stay as they are (shown, not editable).
+    fixed = {r for r in user.roles if r.value not in dict(form.roles.choices)}
+    if form.validate_on_submit():
+        try:
+            services.update_user(current_user, user, name=form.name.data or "",
+                                 roles={Role(r) for r in form.roles.data or []} | fixed,
+                                 actor_password=form.actor_password.data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_field_errors(form, exc)
+            return _user_page(user, form, fixed), 422
+        db.session.commit()
+        flash(_("User saved."), "success")
+        return redirect(url_for("admin.user_edit", user_id=user.id))
+    return _user_page(user, form, fixed)
+
+
+def _user_page(user: User, form: UserEditForm, fixed: set[Role]) -> str:
+    return render_template("accounts/user_edit.html", user=user, form=form,
+                           fixed_roles=fixed, role_labels=ROLE_LABELS,
+                           status_form=UserStatusForm(), reset_form=PasswordResetForm())
+
+
+@bp.post("/users/<uuid:user_id>/status")
+@authz.rule("users.edit")
+def user_status(user_id: uuid.UUID) -> Response:
+    user = authz.get_or_404(User, user_id, "users.edit")
+    form = UserStatusForm()
+    if form.validate_on_submit():
+        services.set_active(current_user, user, active=not user.active)
+        db.session.commit()
+        flash(_("User reactivated.") if user.active else
+              _("User deactivated; every session has ended."), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.post("/users/<uuid:user_id>/password")
+@authz.rule("users.edit")
+def user_password(user_id: uuid.UUID) -> View:
+    user = authz.get_or_404(User, user_id, "users.edit")
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(current_user, user, new=form.new_password.data or "")
+        except ValidationFailed as exc:
+            db.session.rollback()
+            for messages in exc.fields.values():
+                for m in messages:
+                    flash(str(m), "error")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+        db.session.commit()
+        flash(_("Password set; the user's sessions have ended."), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))

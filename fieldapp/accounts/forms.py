@@ -1,0 +1,104 @@
+"""Forms of the accounts feature. Labels are lazy so they follow the request's language."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    widgets,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+
+from fieldapp.accounts.roles import ORGANIZATION_KIND_LABELS, ROLE_LABELS
+from fieldapp.i18n import LANGUAGE_NAMES
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)],
+                       render_kw={"autocomplete": "username", "autocapitalize": "none"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)],
+                             render_kw={"autocomplete": "current-password"})
+    next = HiddenField()
+    submit = SubmitField(_l("Log in"))
+
+
+class LogoutForm(FlaskForm):
+    submit = SubmitField(_l("Log out"))
+
+
+class LanguageForm(FlaskForm):
+    language = RadioField(
+        _l("Language"),
+        choices=[("", _l("Browser language"))] + list(LANGUAGE_NAMES.items()),
+        validators=[Optional()],
+        validate_choice=True,
+    )
+    next = HiddenField()
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField(_l("New password"), validators=[DataRequired()],
+                                 render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("New password, again"), validators=[DataRequired()],
+                            render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Change password"))
+
+
+class OrganizationForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=list(ORGANIZATION_KIND_LABELS.items()),
+                       validators=[InputRequired()])
+    country_code = SelectField(_l("Country"), validators=[InputRequired()])
+    location_code = StringField(_l("Place code (optional)"),
+                                validators=[Optional(), Length(max=40)],
+                                description=_l("For example CO-NSA-CUCUTA."))
+    shares_statistics = BooleanField(_l("Contributes to network-wide anonymized statistics"))
+    submit = SubmitField(_l("Save"))
+
+
+class UserCreateForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    organization_id = SelectField(_l("Organization"), validators=[InputRequired()])
+    roles = MultiCheckboxField(_l("Roles"), choices=list(ROLE_LABELS.items()))
+    password = PasswordField(
+        _l("Initial password"), validators=[DataRequired()],
+        description=_l("At least 12 characters. Give it to the person by a safe channel."),
+        render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Create user"))
+
+
+class UserEditForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    roles = MultiCheckboxField(_l("Roles"), choices=list(ROLE_LABELS.items()))
+    actor_password = PasswordField(
+        _l("Your own password"),
+        description=_l("Needed when you change roles."),
+        render_kw={"autocomplete": "current-password"})
+    submit = SubmitField(_l("Save"))
+
+
+class UserStatusForm(FlaskForm):
+    submit = SubmitField(_l("Change status"))
+
+
+class PasswordResetForm(FlaskForm):
+    new_password = PasswordField(_l("New password"), validators=[DataRequired()],
+                                 render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Set password"))

@@ -1,0 +1,349 @@
+"""What the accounts feature does: log in, sessions, tokens, users, organizations.
+
+Plain functions with explicit arguments. They flush; the request commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from fieldapp.accounts import passwords
+from fieldapp.accounts.models import ApiToken, Organization, User, UserSession
+from fieldapp.accounts.roles import Role
+from fieldapp.audit import services as audit
+from fieldapp.db import utcnow
+from fieldapp.exceptions import LoginFailed, NotAllowed, ValidationFailed
+from fieldapp.extensions import db
+from fieldapp.locations.models import Location, LocationLevel
+
+GENERIC_LOGIN_ERROR = _l("Email or password not recognized, or too many attempts. "
+                         "Check them and try again in a few minutes.")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+
+
+# -- logging in -------------------------------------------------------------------
+
+def authenticate(email: str, password: str, *, channel: str) -> User:
+    """Return the user, or raise LoginFailed with one message whatever the cause.
+
+    Counts failures on the account and locks it for LOGIN_LOCKOUT_DURATION after
+    LOGIN_LOCKOUT_THRESHOLD consecutive failures. Records login.ok / login.failed.
+    The caller commits in both cases (a failure must still be recorded).
+    """
+    cfg = current_app.config
+    now = utcnow()
+    user = find_user_by_email(email) if email else None
+    if user is None:
+        passwords.burn_verify_time(password)
+        audit.record("login.failed", allowed=False, details={"reason": "unknown_account",
+                                                               "channel": channel})
+        raise LoginFailed(GENERIC_LOGIN_ERROR)
+
+    locked = user.locked_until is not None and user.locked_until > now
+    ok = passwords.verify_password(user.password_hash, password)
+    if locked or not ok or not user.active:
+        reason = "locked" if locked else ("inactive" if ok else "wrong_password")
+        if not ok and not locked:
+            user.failed_logins += 1
+            if user.failed_logins >= cfg["LOGIN_LOCKOUT_THRESHOLD"]:
+                user.locked_until = now + cfg["LOGIN_LOCKOUT_DURATION"]
+                user.failed_logins = 0
+                audit.record("account.locked", object_type="user", object_id=user.id,
+                             organization_id=user.organization_id, allowed=False)
+        audit.record("login.failed", object_type="user", object_id=user.id,
+                     organization_id=user.organization_id, allowed=False,
+                     details={"reason": reason, "channel": channel})
+        raise LoginFailed(GENERIC_LOGIN_ERROR)
+
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    audit.record("login.ok", actor=user, object_type="user", object_id=user.id,
+                 details={"channel": channel})
+    return user
+
+
+# -- browser sessions ----------------------------------------------------------------
+
+def start_session(user: User) -> str:
+    """Create a server-side session; return the random identifier for the cookie."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(token_hash=_token_hash(token), user_id=user.id))
+    db.session.flush()
+    return token
+
+
+def resolve_session(token: str) -> User | None:
+    """The user of a live session, or None when unknown, revoked or timed out."""
+    cfg = current_app.config
+    row = db.session.scalar(sa.select(UserSession).where(
+        UserSession.token_hash == _token_hash(token)))
+    if row is None:
+        return None
+    now = utcnow()
+    if (now - row.created_at >= cfg["SESSION_ABSOLUTE_TIMEOUT"]
+            or now - row.last_seen_at >= cfg["SESSION_IDLE_TIMEOUT"]):
+        db.session.delete(row)
+        db.session.commit()
+        return None
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    if (now - row.last_seen_at).total_seconds() > 30:
+        row.last_seen_at = now
+        db.session.commit()
+    return user
+
+
+def end_session(token: str, *, user: User | None) -> None:
+    db.session.execute(sa.delete(UserSession).where(UserSession.token_hash == _token_hash(token)))
+    if user is not None:
+        audit.record("logout", actor=user, object_type="user", object_id=user.id)
+
+
+def end_all_sessions(user: User) -> None:
+    """Revoke every browser session and API token of the user."""
+    db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
+    db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+# -- API tokens -----------------------------------------------------------------------
+
+def issue_token(user: User) -> tuple[str, datetime]:
+    token = "fa_" + secrets.token_urlsafe(32)
+    expires_at = utcnow() + current_app.config["API_TOKEN_TTL"]
+    row = ApiToken(token_hash=_token_hash(token), user_id=user.id, expires_at=expires_at)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("token.issued", actor=user, object_type="api_token", object_id=row.id)
+    return token, expires_at
+
+
+def resolve_token(token: str) -> ApiToken | None:
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    if not row.user.active:
+        return None
+    return row
+
+
+def revoke_token(row: ApiToken, *, actor: User) -> None:
+    row.revoked_at = utcnow()
+    audit.record("token.revoked", actor=actor, object_type="api_token", object_id=row.id)
+
+
+# -- passwords --------------------------------------------------------------------------
+
+def _check_new_password(password: str, confirm: str | None, email: str) -> None:
+    fields: dict[str, list] = {}
+    errors = passwords.policy_errors(password, email=email)
+    if errors:
+        fields["new_password"] = errors
+    if confirm is not None and confirm != password:
+        fields.setdefault("confirm", []).append(_l("The two passwords do not match."))
+    if fields:
+        raise ValidationFailed(_l("The new password was not accepted."), fields=fields)
+
+
+def change_own_password(user: User, *, current: str, new: str, confirm: str) -> None:
+    """Change one's own password; every session and token of the user ends."""
+    if not passwords.verify_password(user.password_hash, current):
+        raise ValidationFailed(_l("The new password was not accepted."),
+                               fields={"current_password": [_l("Current password is wrong.")]})
+    _check_new_password(new, confirm, user.email)
+    user.password_hash = passwords.hash_password(new)
+    user.password_changed_at = utcnow()
+    end_all_sessions(user)
+    audit.record("user.password_changed", actor=user, object_type="user", object_id=user.id)
+
+
+def reset_password(actor: User, user: User, *, new: str) -> None:
+    """An administrator sets a new password; the user's sessions end."""
+    _check_new_password(new, None, user.email)
+    user.password_hash = passwords.hash_password(new)
+    user.password_changed_at = utcnow()
+    user.failed_logins = 0
+    user.locked_until = None
+    end_all_sessions(user)
+    audit.record("user.password_reset", actor=actor, object_type="user", object_id=user.id,
+                 organization_id=user.organization_id)
+
+
+# -- users --------------------------------------------------------------------------------
+
+def assignable_roles(actor: User) -> list[Role]:
+    """Roles this actor may grant: only a platform admin grants `admin`."""
+    if actor.has_role(Role.ADMIN):
+        return list(Role)
+    if actor.has_role(Role.ORG_ADMIN):
+        return [r for r in Role if r is not Role.ADMIN]
+    return []
+
+
+def _check_roles(actor: User, roles: set[Role], previous: frozenset[Role] = frozenset()) -> None:
+    if not roles:
+        raise ValidationFailed(_l("Choose at least one role."),
+                               fields={"roles": [_l("Choose at least one role.")]})
+    allowed = set(assignable_roles(actor))
+    if (roles ^ previous) - allowed:
+        raise NotAllowed(_l("You may not grant or remove that role."))
+
+
+def create_user(
+    actor: User, *, email: str, name: str, organization: Organization, roles: set[Role],
+    password: str,
+) -> User:
+    email = normalize_email(email)
+    _check_roles(actor, roles)
+    fields: dict[str, list] = {}
+    if find_user_by_email(email) is not None:
+        fields["email"] = [_l("A user with this email already exists.")]
+    errors = passwords.policy_errors(password, email=email)
+    if errors:
+        fields["password"] = errors
+    if fields:
+        raise ValidationFailed(_l("The user was not created."), fields=fields)
+    user = User(email=email, name=name.strip(), organization=organization,
+                password_hash=passwords.hash_password(password))
+    user.set_roles(roles)
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.created", actor=actor, object_type="user", object_id=user.id,
+                 organization_id=organization.id,
+                 details={"roles": sorted(r.value for r in roles)})
+    return user
+
+
+def update_user(actor: User, user: User, *, name: str, roles: set[Role],
+                actor_password: str | None) -> None:
+    """Rename and change roles. Any change of roles needs the actor's password again."""
+    if roles != set(user.roles):
+        if not actor_password or not passwords.verify_password(actor.password_hash,
+                                                                actor_password):
+            raise ValidationFailed(
+                _l("Enter your own password to change roles."),
+                fields={"actor_password": [_l("Your password is needed to change roles.")]},
+            )
+        _check_roles(actor, roles, user.roles)
+        if user.id == actor.id and Role.ADMIN in user.roles and Role.ADMIN not in roles:
+            raise NotAllowed(_l("You may not remove your own administrator role."))
+        before = sorted(r.value for r in user.roles)
+        user.set_roles(roles)
+        audit.record("user.roles_changed", actor=actor, object_type="user", object_id=user.id,
+                     organization_id=user.organization_id,
+                     details={"before": before, "after": sorted(r.value for r in roles)})
+        # Sessions carry no roles, but a user losing a role should start afresh.
+        end_all_sessions(user)
+    if name.strip() != user.name:
+        user.name = name.strip()
+        audit.record("user.updated", actor=actor, object_type="user", object_id=user.id,
+                     organization_id=user.organization_id, details={"fields": ["name"]})
+
+
+def set_active(actor: User, user: User, *, active: bool) -> None:
+    if user.id == actor.id:
+        raise NotAllowed(_l("You may not deactivate your own account."))
+    if user.active == active:
+        return
+    user.active = active
+    if not active:
+        end_all_sessions(user)
+    audit.record("user.activated" if active else "user.deactivated", actor=actor,
+                 object_type="user", object_id=user.id, organization_id=user.organization_id)
+
+
+def set_locale(user: User, locale: str | None) -> None:
+    user.locale = locale
+
+
+def list_users(organization_id: uuid.UUID | None) -> list[User]:
+    stmt = sa.select(User).order_by(User.email)
+    if organization_id is not None:
+        stmt = stmt.where(User.organization_id == organization_id)
+    return list(db.session.scalars(stmt))
+
+
+# -- organizations ----------------------------------------------------------------------------
+
+def countries() -> list[Location]:
+    return list(db.session.scalars(
+        sa.select(Location).where(Location.level == LocationLevel.COUNTRY).order_by(Location.code)
+    ))
+
+
+def _check_org_fields(name: str, country_code: str, location_code: str | None,
+                      exclude_id: uuid.UUID | None = None) -> None:
+    fields: dict[str, list] = {}
+    clash = db.session.scalar(sa.select(Organization.id).where(Organization.name == name.strip()))
+    if clash is not None and clash != exclude_id:
+        fields["name"] = [_l("An organization with this name already exists.")]
+    country = db.session.get(Location, country_code)
+    if country is None or country.level != LocationLevel.COUNTRY:
+        fields["country_code"] = [_l("Unknown country.")]
+    if location_code:
+        loc = db.session.get(Location, location_code)
+        if loc is None or not (loc.code == country_code or loc.code.startswith(country_code + "-")):
+            fields["location_code"] = [_l("Unknown place, or not in that country.")]
+    if fields:
+        raise ValidationFailed(_l("The organization was not saved."), fields=fields)
+
+
+def create_organization(actor: User, *, name: str, kind: str, country_code: str,
+                        location_code: str | None, shares_statistics: bool) -> Organization:
+    _check_org_fields(name, country_code, location_code)
+    org = Organization(name=name.strip(), kind=kind, country_code=country_code,
+                       location_code=location_code or None,
+                       shares_statistics=shares_statistics)
+    db.session.add(org)
+    db.session.flush()
+    audit.record("organization.created", actor=actor, object_type="organization",
+                 object_id=org.id, organization_id=org.id)
+    return org
+
+
+def update_organization(actor: User, org: Organization, *, name: str, kind: str,
+                        country_code: str, location_code: str | None,
+                        shares_statistics: bool) -> None:
+    _check_org_fields(name, country_code, location_code, exclude_id=org.id)
+    changed = []
+    for field, value in (("name", name.strip()), ("kind", kind), ("country_code", country_code),
+                         ("location_code", location_code or None),
+                         ("shares_statistics", shares_statistics)):
+        if getattr(org, field) != value:
+            setattr(org, field, value)
+            changed.append(field)
+    if changed:
+        audit.record("organization.updated", actor=actor, object_type="organization",
+                     object_id=org.id, organization_id=org.id, details={"fields": changed})
+
+
+def list_organizations(only_id: uuid.UUID | None = None) -> list[Organization]:
+    stmt = sa.select(Organization).order_by(Organization.name)
+    if only_id is not None:
+        stmt = stmt.where(Organization.id == only_id)
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,113 @@
+"""Log in and out, the home page, one's own password and language."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from fieldapp import authz
+from fieldapp.accounts import services, sessions
+from fieldapp.accounts.forms import ChangePasswordForm, LoginForm
+from fieldapp.accounts.roles import ROLE_DESCRIPTIONS, ROLE_LABELS, Role
+from fieldapp.exceptions import LoginFailed, ValidationFailed
+from fieldapp.extensions import db, limiter
+from fieldapp.forms_support import apply_field_errors
+
+bp = Blueprint("accounts", __name__, template_folder="templates")
+
+
+def _login_account_key() -> str:
+    email = request.form.get("email", "") if request.form else ""
+    if not email and request.is_json:
+        email = str((request.get_json(silent=True) or {}).get("email", ""))
+    return "login-account:" + services.normalize_email(email)[:254]
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code == 401
+
+
+def client_login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT_CLIENT"]
+
+
+def account_login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT_ACCOUNT"]
+
+
+login_limits = [
+    limiter.limit(client_login_limit, methods=["POST"], scope="login-client"),
+    limiter.limit(account_login_limit, methods=["POST"], key_func=_login_account_key,
+                  deduct_when=_failed, scope="login-account"),
+]
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("accounts.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@authz.rule(authz.PUBLIC)
+@login_limits[0]
+@login_limits[1]
+def login() -> Response | tuple[str, int] | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.home"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data or "", form.password.data or "",
+                                         channel="web")
+        except LoginFailed as exc:
+            db.session.commit()  # the failure count and the audit event
+            form.password.errors = [str(exc.message)]
+            return render_template("accounts/login.html", form=form), 401
+        sessions.begin(user)
+        db.session.commit()
+        return redirect(_safe_next(form.next.data))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.post("/logout")
+@authz.rule(authz.AUTHENTICATED)
+def logout() -> Response:
+    sessions.finish(current_user._get_current_object())
+    db.session.commit()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.get("/")
+@authz.rule(authz.AUTHENTICATED)
+def home() -> str:
+    roles = sorted(current_user.roles, key=lambda r: list(Role).index(r))
+    return render_template(
+        "accounts/home.html", roles=roles, role_labels=ROLE_LABELS,
+        role_descriptions=ROLE_DESCRIPTIONS,
+        can_admin_users=authz.can(current_user, "users.view"),
+        can_admin_orgs=authz.can(current_user, "organizations.view"),
+    )
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@authz.rule(authz.AUTHENTICATED)
+def change_password() -> Response | tuple[str, int] | str:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_own_password(
+                current_user._get_current_object(), current=form.current_password.data or "",
+                new=form.new_password.data or "", confirm=form.confirm.data or "")
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_field_errors(form, exc)
+            return render_template("accounts/password.html", form=form), 422
+        sessions.finish(None)
+        db.session.commit()
+        flash(_("Your password was changed. Every session has ended: log in again."), "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/password.html", form=form)

@@ -1,0 +1,1 @@
+"""Append-only audit events chained with an HMAC under a key kept outside the database."""

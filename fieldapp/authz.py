@@ -1,0 +1,142 @@
+"""The one place that answers "may this user do this (to this object)?".
+
+Every view and API endpoint declares a rule with `@authz.rule(...)`; a
+before-request hook enforces it, so a route without a rule is refused
+(default deny). Object-level checks go through `require`, which answers 404
+for objects the user may not even know exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+from flask import abort, current_app, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from fieldapp.accounts.roles import Role
+from fieldapp.audit import services as audit
+from fieldapp.extensions import db
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+F = TypeVar("F", bound=Callable[..., Any])
+Check = Callable[[Any, Any], bool]
+
+
+def _org_id_of(obj: Any) -> uuid.UUID | None:
+    """The organization an object belongs to (an Organization is its own)."""
+    if obj is None:
+        return None
+    if isinstance(obj, uuid.UUID):
+        return obj
+    if obj.__class__.__name__ == "Organization":
+        return obj.id
+    return getattr(obj, "organization_id", None)
+
+
+def _admin_or_own_org_admin(user: Any, obj: Any) -> bool:
+    if user.has_role(Role.ADMIN):
+        return True
+    if not user.has_role(Role.ORG_ADMIN):
+        return False
+    return obj is None or _org_id_of(obj) == user.organization_id
+
+
+def _has(*roles: Role) -> Check:
+    return lambda user, obj: user.has_role(*roles)
+
+
+# permission -> check(user, obj). obj None asks "for some object at all?" (route level).
+PERMISSIONS: dict[str, Check] = {
+    "organizations.view": _admin_or_own_org_admin,
+    "organizations.create": _has(Role.ADMIN),
+    "organizations.edit": _admin_or_own_org_admin,
+    "users.view": _admin_or_own_org_admin,
+    "users.create": _admin_or_own_org_admin,
+    "users.edit": _admin_or_own_org_admin,
+    "audit.read": _admin_or_own_org_admin,
+}
+
+
+def can(user: Any, permission: str, obj: Any = None) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if permission == AUTHENTICATED:
+        return True
+    check = PERMISSIONS.get(permission)
+    return bool(check and check(user, obj))
+
+
+def rule(permission: str) -> Callable[[F], F]:
+    """Declare the access rule of a view: PUBLIC, AUTHENTICATED or a permission name."""
+    if permission not in (PUBLIC, AUTHENTICATED) and permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    def decorate(view: F) -> F:
+        view.authz_rule = permission  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def is_api_request() -> bool:
+    return request.blueprint is not None and request.blueprint.split(".")[0] == "api"
+
+
+def deny(permission: str, *, status: int = 403, object_type: str | None = None,
+         object_id: Any = None) -> NoReturn:
+    """Roll back whatever the request did, record the denial, and abort."""
+    db.session.rollback()
+    user = current_user if current_user.is_authenticated else None
+    audit.record("access.denied", actor=user, allowed=False, object_type=object_type,
+                 object_id=object_id,
+                 details={"permission": permission, "endpoint": request.endpoint or "",
+                          "method": request.method})
+    db.session.commit()
+    abort(status)
+
+
+def require(permission: str, obj: Any, *, object_type: str | None = None) -> None:
+    """Allow, or deny with 404 (object hidden). Use for objects that belong to an org."""
+    if not can(current_user, permission, obj):
+        deny(permission, status=404, object_type=object_type,
+             object_id=getattr(obj, "id", None))
+
+
+def get_or_404(model: Any, object_id: Any, permission: str) -> Any:
+    """Load an object and check access in one call; absent and hidden look the same."""
+    obj = db.session.get(model, object_id) if object_id is not None else None
+    if obj is None:
+        abort(404)
+    require(permission, obj, object_type=model.__tablename__.rstrip("s"))
+    return obj
+
+
+def enforce_route_rule() -> Response | None:
+    """before_request: apply the endpoint's declared rule; no rule means no access."""
+    if request.endpoint is None or request.endpoint == "static":
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    permission = getattr(view, "authz_rule", None)
+    if permission is None:
+        current_app.logger.error("route %s has no authorization rule: denied", request.endpoint)
+        deny("undeclared")
+    if permission == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        if is_api_request():
+            abort(401)
+        # Only the path: query strings may one day carry search terms.
+        return redirect(url_for("accounts.login",
+                                next=request.path if request.method == "GET" else None))
+    if not can(current_user, permission):
+        deny(permission)
+    return None
+
+
+def template_helpers() -> dict[str, Any]:
+    return {"authz_can": lambda permission, obj=None: can(current_user, permission, obj)}

@@ -1,0 +1,77 @@
+"""Seeding the demo organizations and users on an empty database."""
+
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+from flask import current_app
+
+from fieldapp.accounts import passwords
+from fieldapp.accounts.models import Organization, User
+from fieldapp.accounts.roles import OrganizationKind, Role
+from fieldapp.audit import services as audit
+from fieldapp.extensions import db
+
+# (name, kind, country, place, shares_statistics, [(email, display name, roles)])
+DEMO_ORGANIZATIONS = [
+    ("Frontera Solidaria", OrganizationKind.BORDER_NGO, "CO", "CO-NSA-CUCUTA", True, [
+        ("fieldworker@frontera.example", "Lucía Fernández (demo)", {Role.FIELD_WORKER}),
+        ("casemanager@frontera.example", "Andrés Molina (demo)", {Role.CASE_MANAGER}),
+        ("orgadmin@frontera.example", "Paula Restrepo (demo)", {Role.ORG_ADMIN}),
+    ]),
+    ("Casa de Acogida Rumichaca", OrganizationKind.HOST_COMMUNITY, "EC", "EC-C-TULCAN", False, [
+        ("fieldworker@rumichaca.example", "Diego Quishpe (demo)", {Role.FIELD_WORKER}),
+    ]),
+    ("Clínica Jurídica para Migrantes", OrganizationKind.LEGAL_CLINIC, "CO", "CO-DC-BOGOTA",
+     True, [
+        ("provider@clinica.example", "Mariana Ortiz (demo)", {Role.SERVICE_PROVIDER}),
+    ]),
+    ("Protección Infantil Norte", OrganizationKind.CHILD_PROTECTION, "CO", "CO-NSA-CUCUTA",
+     True, [
+        ("provider@proteccion.example", "Julián Peña (demo)", {Role.SERVICE_PROVIDER}),
+    ]),
+    ("Red de Movilidad Humana", OrganizationKind.NETWORK, "CO", "CO", True, [
+        ("supervisor@red.example", "Carolina Vélez (demo)", {Role.SUPERVISOR}),
+    ]),
+    ("fieldapp", OrganizationKind.PLATFORM, "CO", None, True, [
+        ("admin@fieldapp.example", "Platform admin (demo)", {Role.ADMIN}),
+    ]),
+]
+
+DEMO_EMAILS = [email for *_, users in DEMO_ORGANIZATIONS for email, _n, _r in users]
+
+
+class DemoRefused(RuntimeError):
+    pass
+
+
+def database_is_empty() -> bool:
+    return not db.session.scalar(sa.select(sa.func.count()).select_from(Organization))
+
+
+def seed(password: str | None = None) -> str | None:
+    """Seed the demo network when the database has no organization yet.
+
+    Returns the demo password when it seeded (generated unless given), else None.
+    """
+    if current_app.config["FIELDAPP_ENV"] == "production" or not current_app.config.get(
+            "FIELDAPP_DEMO_DATA"):
+        raise DemoRefused("Demo data is refused outside development and testing.")
+    if not database_is_empty():
+        return None
+    password = password or secrets.token_urlsafe(12)
+    password_hash = passwords.hash_password(password)
+    for name, kind, country, place, shares, users in DEMO_ORGANIZATIONS:
+        org = Organization(name=name, kind=kind.value, country_code=country,
+                           location_code=place, shares_statistics=shares)
+        db.session.add(org)
+        for email, display, roles in users:
+            user = User(email=email, name=display, organization=org,
+                        password_hash=password_hash)
+            user.set_roles(roles)
+            db.session.add(user)
+    db.session.flush()
+    audit.record("demo.seeded", details={"organizations": len(DEMO_ORGANIZATIONS),
+                                         "users": len(DEMO_EMAILS)})
+    return password

@@ -1,0 +1,8 @@
+"""Imports every model so that SQLAlchemy's metadata (and Alembic) sees all tables."""
+
+from fieldapp.accounts.models import ApiToken, Organization, User, UserRole, UserSession
+from fieldapp.audit.models import AuditEvent
+from fieldapp.locations.models import Location
+
+__all__ = ["ApiToken", "AuditEvent", "Location", "Organization", "User", "UserRole",
+           "UserSession"]
