@@ -20,15 +20,15 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 install: $(VENV)/.installed
 
 babel-compile: install
-	$(BIN)/pybabel compile -q -d translations
+	$(BIN)/pybabel -q compile -d translations
 
 babel-extract: install
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location \
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location \
 	    --sort-output --project fieldapp --copyright-holder "fieldapp" \
 	    -o translations/messages.pot .
 
 babel-update: babel-extract
-	$(BIN)/pybabel update -q --no-fuzzy-matching --ignore-obsolete \
+	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete \
 	    -i translations/messages.pot -d translations
 
 db-upgrade: install
