@@ -50,7 +50,7 @@ def api_error(status: int, code: str | None = None, message: Any = None,
 
 def _html_error(status: int, message: Any = None) -> tuple[str, int]:
     _code, default_message = MESSAGES.get(status, MESSAGES[500])
-    return render_template("errors/error.html", status=status,
+    return render_template("errors/error.html", status=status, lang_next="/",
                            message=message or default_message), status
 
 

@@ -1,9 +1,13 @@
-"""Putting a service's per-field validation errors onto a WTForms form."""
+"""Helpers between services and WTForms: choices, and per-field errors from services."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from flask import flash
 from flask_wtf import FlaskForm
+from wtforms import SelectChoice
 
 from fieldapp.exceptions import ValidationFailed
 
@@ -18,3 +22,13 @@ def apply_field_errors(form: FlaskForm, exc: ValidationFailed) -> None:
             placed = True
     if exc.message and not placed:
         flash(str(exc.message), "error")
+
+
+def choices(pairs: Iterable[tuple[str, Any]]) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices; labels may be lazy translations."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def render_status(form: FlaskForm) -> int:
+    """422 for a submitted form that did not validate, so clients and tests can tell."""
+    return 422 if form.is_submitted() and form.errors else 200

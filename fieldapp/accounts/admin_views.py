@@ -11,6 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from fieldapp import authz
 from fieldapp.accounts import services
@@ -25,7 +26,7 @@ from fieldapp.accounts.models import Organization, User
 from fieldapp.accounts.roles import ORGANIZATION_KIND_LABELS, ROLE_LABELS, Role
 from fieldapp.exceptions import ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.forms_support import apply_field_errors
+from fieldapp.forms_support import apply_field_errors, choices, render_status
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -37,8 +38,8 @@ def _scope() -> uuid.UUID | None:
     return None if current_user.has_role(Role.ADMIN) else current_user.organization_id
 
 
-def _country_choices() -> list[tuple[str, str]]:
-    return [(c.code, f"{c.code} — {c.name}") for c in services.countries()]
+def _country_choices() -> list[SelectChoice]:
+    return choices((c.code, f"{c.code} — {c.name}") for c in services.countries())
 
 
 # -- organizations -----------------------------------------------------------------
@@ -72,7 +73,8 @@ def organization_new() -> View:
         db.session.commit()
         flash(_("Organization created."), "success")
         return redirect(url_for("admin.organizations"))
-    return render_template("accounts/organization_form.html", form=form, organization=None)
+    return render_template("accounts/organization_form.html", form=form,
+                           organization=None), render_status(form)
 
 
 @bp.route("/organizations/<uuid:org_id>", methods=["GET", "POST"])
@@ -96,14 +98,15 @@ def organization_edit(org_id: uuid.UUID) -> View:
         db.session.commit()
         flash(_("Organization saved."), "success")
         return redirect(url_for("admin.organizations"))
-    return render_template("accounts/organization_form.html", form=form, organization=org)
+    return render_template("accounts/organization_form.html", form=form,
+                           organization=org), render_status(form)
 
 
 # -- users ---------------------------------------------------------------------------------
 
-def _role_choices() -> list[tuple[str, str]]:
+def _role_choices() -> list[SelectChoice]:
     allowed = set(services.assignable_roles(current_user))
-    return [(r.value, str(label)) for r, label in ROLE_LABELS.items() if r in allowed]
+    return choices((r.value, label) for r, label in ROLE_LABELS.items() if r in allowed)
 
 
 @bp.get("/users")
@@ -118,7 +121,7 @@ def users() -> str:
 def user_new() -> View:
     form = UserCreateForm()
     orgs = services.list_organizations(_scope())
-    form.organization_id.choices = [(str(o.id), o.name) for o in orgs]
+    form.organization_id.choices = choices((str(o.id), o.name) for o in orgs)
     form.roles.choices = _role_choices()
     if form.validate_on_submit():
         org = authz.get_or_404(Organization, uuid.UUID(form.organization_id.data),
@@ -135,7 +138,7 @@ def user_new() -> View:
         db.session.commit()
         flash(_("User created."), "success")
         return redirect(url_for("admin.users"))
-    return render_template("accounts/user_new.html", form=form)
+    return render_template("accounts/user_new.html", form=form), render_status(form)
 
 
 @bp.route("/users/<uuid:user_id>", methods=["GET", "POST"])
@@ -145,7 +148,8 @@ def user_edit(user_id: uuid.UUID) -> View:
     form = UserEditForm(name=user.name, roles=[r.value for r in user.roles])
     form.roles.choices = _role_choices()
     # Roles this actor may not grant stay as they are (shown, not editable).
-    fixed = {r for r in user.roles if r.value not in dict(form.roles.choices)}
+    grantable = {c.value for c in form.roles.choices}
+    fixed = {r for r in user.roles if r.value not in grantable}
     if form.validate_on_submit():
         try:
             services.update_user(current_user, user, name=form.name.data or "",
@@ -158,7 +162,7 @@ def user_edit(user_id: uuid.UUID) -> View:
         db.session.commit()
         flash(_("User saved."), "success")
         return redirect(url_for("admin.user_edit", user_id=user.id))
-    return _user_page(user, form, fixed)
+    return _user_page(user, form, fixed), render_status(form)
 
 
 def _user_page(user: User, form: UserEditForm, fixed: set[Role]) -> str:

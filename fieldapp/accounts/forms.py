@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from fieldapp.accounts.roles import ORGANIZATION_KIND_LABELS, ROLE_LABELS
+from fieldapp.forms_support import choices
 from fieldapp.i18n import LANGUAGE_NAMES
 
 
@@ -43,7 +44,7 @@ class LogoutForm(FlaskForm):
 class LanguageForm(FlaskForm):
     language = RadioField(
         _l("Language"),
-        choices=[("", _l("Browser language"))] + list(LANGUAGE_NAMES.items()),
+        choices=choices([("", _l("Browser language")), *LANGUAGE_NAMES.items()]),
         validators=[Optional()],
         validate_choice=True,
     )
@@ -62,7 +63,7 @@ class ChangePasswordForm(FlaskForm):
 
 class OrganizationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    kind = SelectField(_l("Kind"), choices=list(ORGANIZATION_KIND_LABELS.items()),
+    kind = SelectField(_l("Kind"), choices=choices(ORGANIZATION_KIND_LABELS.items()),
                        validators=[InputRequired()])
     country_code = SelectField(_l("Country"), validators=[InputRequired()])
     location_code = StringField(_l("Place code (optional)"),
@@ -76,7 +77,7 @@ class UserCreateForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     organization_id = SelectField(_l("Organization"), validators=[InputRequired()])
-    roles = MultiCheckboxField(_l("Roles"), choices=list(ROLE_LABELS.items()))
+    roles = MultiCheckboxField(_l("Roles"), choices=choices(ROLE_LABELS.items()))
     password = PasswordField(
         _l("Initial password"), validators=[DataRequired()],
         description=_l("At least 12 characters. Give it to the person by a safe channel."),
@@ -86,7 +87,7 @@ class UserCreateForm(FlaskForm):
 
 class UserEditForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    roles = MultiCheckboxField(_l("Roles"), choices=list(ROLE_LABELS.items()))
+    roles = MultiCheckboxField(_l("Roles"), choices=choices(ROLE_LABELS.items()))
     actor_password = PasswordField(
         _l("Your own password"),
         description=_l("Needed when you change roles."),

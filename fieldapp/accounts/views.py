@@ -13,7 +13,7 @@ from fieldapp.accounts.forms import ChangePasswordForm, LoginForm
 from fieldapp.accounts.roles import ROLE_DESCRIPTIONS, ROLE_LABELS, Role
 from fieldapp.exceptions import LoginFailed, ValidationFailed
 from fieldapp.extensions import db, limiter
-from fieldapp.forms_support import apply_field_errors
+from fieldapp.forms_support import apply_field_errors, render_status
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -69,7 +69,7 @@ def login() -> Response | tuple[str, int] | str:
         sessions.begin(user)
         db.session.commit()
         return redirect(_safe_next(form.next.data))
-    return render_template("accounts/login.html", form=form)
+    return render_template("accounts/login.html", form=form), render_status(form)
 
 
 @bp.post("/logout")
@@ -110,4 +110,4 @@ def change_password() -> Response | tuple[str, int] | str:
         db.session.commit()
         flash(_("Your password was changed. Every session has ended: log in again."), "info")
         return redirect(url_for("accounts.login"))
-    return render_template("accounts/password.html", form=form)
+    return render_template("accounts/password.html", form=form), render_status(form)

@@ -1,0 +1,128 @@
+"""Every route × every role: allowed or denied, as this table says.
+
+A route that is not in the table fails the suite, so nobody adds an endpoint
+without deciding who may use it. "Allowed" means the authorization layer let
+the request through (the view may still answer 404 for a made-up id, or 422
+for an empty form); "denied" means 401/403 or a redirect to the login page.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from fieldapp.accounts.roles import Role
+from fieldapp.audit.models import AuditEvent
+from fieldapp.extensions import db
+from tests.conftest import api_token, csrf_token, login
+
+ANON = "anonymous"
+EVERYONE = {ANON, *Role}
+SIGNED_IN = set(Role)
+ADMINS = {Role.ADMIN, Role.ORG_ADMIN}
+
+# (endpoint, method) -> who gets through
+EXPECTED: dict[tuple[str, str], set] = {
+    ("static", "GET"): EVERYONE,
+    ("i18n.switch", "POST"): EVERYONE,
+    ("accounts.login", "GET"): EVERYONE,
+    ("accounts.login", "POST"): EVERYONE,
+    ("accounts.logout", "POST"): SIGNED_IN,
+    ("accounts.home", "GET"): SIGNED_IN,
+    ("accounts.change_password", "GET"): SIGNED_IN,
+    ("accounts.change_password", "POST"): SIGNED_IN,
+    ("admin.organizations", "GET"): ADMINS,
+    ("admin.organization_new", "GET"): {Role.ADMIN},
+    ("admin.organization_new", "POST"): {Role.ADMIN},
+    ("admin.organization_edit", "GET"): ADMINS,
+    ("admin.organization_edit", "POST"): ADMINS,
+    ("admin.users", "GET"): ADMINS,
+    ("admin.user_new", "GET"): ADMINS,
+    ("admin.user_new", "POST"): ADMINS,
+    ("admin.user_edit", "GET"): ADMINS,
+    ("admin.user_edit", "POST"): ADMINS,
+    ("admin.user_status", "POST"): ADMINS,
+    ("admin.user_password", "POST"): ADMINS,
+    ("api.create_token", "POST"): EVERYONE,
+    ("api.revoke_current_token", "DELETE"): SIGNED_IN,
+    ("api.audit_events", "GET"): ADMINS,
+    ("api.openapi_json", "GET"): EVERYONE,
+}
+
+# Requests that would change the caller's own state are sent last or not at all.
+SKIP_CALL = {("accounts.logout", "POST"), ("api.revoke_current_token", "DELETE")}
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def test_every_route_is_in_the_table(app):
+    found = {(rule.endpoint, method) for rule, method in _routes(app)}
+    missing = found - set(EXPECTED)
+    assert not missing, f"routes without an authorization expectation: {sorted(missing)}"
+    assert not set(EXPECTED) - found, "table lists routes that no longer exist"
+
+
+def test_every_view_declares_a_rule(app):
+    for endpoint, view in app.view_functions.items():
+        if endpoint == "static":
+            continue
+        assert getattr(view, "authz_rule", None), f"{endpoint} has no @authz.rule"
+
+
+def _url(rule) -> str:
+    values = {}
+    for arg in rule.arguments:
+        converter = rule._converters[arg].__class__.__name__
+        values[arg] = uuid.uuid4() if converter == "UUIDConverter" else "app.css"
+    return rule.build(values, append_unknown=False)[1]
+
+
+def _denied(status: int, location: str) -> bool:
+    return status in (401, 403) or (status == 302 and "/login" in location)
+
+
+@pytest.mark.parametrize("who", [ANON, *Role], ids=lambda w: str(w))
+def test_route_role_matrix(app, client, make, who):
+    org = make.org()
+    token = None
+    if who != ANON:
+        user = make.user(who, org=org)
+        assert login(client, user.email).status_code == 302
+        token = api_token(app.test_client(), user.email)
+    form_token = csrf_token(client)
+    mismatches = []
+    for rule, method in _routes(app):
+        key = (rule.endpoint, method)
+        if key in SKIP_CALL:
+            continue
+        url = _url(rule)
+        headers = {}
+        if rule.rule.startswith("/api/") and token:
+            headers["Authorization"] = f"Bearer {token}"
+        kwargs = {"headers": headers}
+        if method == "POST" and not rule.rule.startswith("/api/"):
+            kwargs["data"] = {"csrf_token": form_token}
+        elif method in ("POST", "PATCH", "PUT"):
+            kwargs["json"] = {}
+        response = client.open(url, method=method, **kwargs)
+        response.close()
+        denied = _denied(response.status_code, response.headers.get("Location", ""))
+        should_pass = who in EXPECTED[key]
+        if denied == should_pass:
+            mismatches.append((key, response.status_code))
+    assert not mismatches, f"{who}: unexpected outcomes {mismatches}"
+
+
+def test_denials_are_audited(client, make):
+    worker = make.user(Role.FIELD_WORKER)
+    login(client, worker.email)
+    assert client.get("/admin/users").status_code == 403
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "access.denied"))
+    assert event is not None and event.actor_id == worker.id and event.allowed is False
+    assert '"endpoint":"admin.users"' in event.details

@@ -1,0 +1,94 @@
+"""The demo network of SPEC §10, and the users/keys commands."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+import sqlalchemy as sa
+
+from fieldapp.accounts.models import Organization, User
+from fieldapp.accounts.roles import Role
+from fieldapp.crypto import KeyRing
+from fieldapp.demo import seed as demo
+from fieldapp.extensions import db
+from tests.conftest import login
+
+DEMO_PASSWORD = "demo passphrase for tests"
+
+EXPECTED_ROLES = {
+    "fieldworker@frontera.example": {Role.FIELD_WORKER},
+    "casemanager@frontera.example": {Role.CASE_MANAGER},
+    "orgadmin@frontera.example": {Role.ORG_ADMIN},
+    "fieldworker@rumichaca.example": {Role.FIELD_WORKER},
+    "provider@clinica.example": {Role.SERVICE_PROVIDER},
+    "provider@proteccion.example": {Role.SERVICE_PROVIDER},
+    "supervisor@red.example": {Role.SUPERVISOR},
+    "admin@fieldapp.example": {Role.ADMIN},
+}
+
+
+def test_seed_command_prints_logins_and_password_once(app, monkeypatch):
+    monkeypatch.delenv("FIELDAPP_DEMO_PASSWORD", raising=False)
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo", "seed"])
+    assert first.exit_code == 0
+    assert "Demo password (shown only this once):" in first.output
+    for email in EXPECTED_ROLES:
+        assert email in first.output
+    second = runner.invoke(args=["demo", "seed"])
+    assert second.exit_code == 0 and "already present" in second.output
+    assert "shown only this once" not in second.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Organization)) == 6
+
+
+def test_demo_network_matches_the_spec(app):
+    assert demo.seed(DEMO_PASSWORD) == DEMO_PASSWORD
+    db.session.commit()
+    users = {u.email: u for u in db.session.scalars(sa.select(User))}
+    assert {e: u.roles for e, u in users.items()} == EXPECTED_ROLES
+    assert all(u.locale is None for u in users.values())
+    orgs = {o.name: o for o in db.session.scalars(sa.select(Organization))}
+    assert orgs["Casa de Acogida Rumichaca"].shares_statistics is False
+    assert all(o.shares_statistics for n, o in orgs.items() if n != "Casa de Acogida Rumichaca")
+    assert orgs["Frontera Solidaria"].location_code == "CO-NSA-CUCUTA"
+    assert orgs["Protección Infantil Norte"].location_code == "CO-NSA-CUCUTA"
+    assert orgs["Clínica Jurídica para Migrantes"].location_code == "CO-DC-BOGOTA"
+    assert orgs["Casa de Acogida Rumichaca"].location_code == "EC-C-TULCAN"
+
+
+@pytest.mark.parametrize("email", sorted(EXPECTED_ROLES))
+def test_every_demo_user_logs_in_and_lands_home(app, client, email):
+    demo.seed(DEMO_PASSWORD)
+    db.session.commit()
+    assert login(client, email, DEMO_PASSWORD).status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_users_cli_create_and_set_password(app, make):
+    make.org("CLI Org")
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["users", "create", "--email", "first.admin@example.org",
+                              "--name", "First Admin", "--organization", "CLI Org",
+                              "--role", "admin"], input="strong passphrase one\n" * 2)
+    assert out.exit_code == 0, out.output
+    user = db.session.scalar(sa.select(User).where(User.email == "first.admin@example.org"))
+    assert user.roles == {Role.ADMIN}
+    weak = runner.invoke(args=["users", "set-password", "--email", "first.admin@example.org"],
+                         input="short\nshort\n")
+    assert weak.exit_code != 0
+    ok = runner.invoke(args=["users", "set-password", "--email", "first.admin@example.org"],
+                       input="another strong passphrase\n" * 2)
+    assert ok.exit_code == 0
+
+
+def test_keys_generate_refuses_to_overwrite(app, tmp_path):
+    runner = app.test_cli_runner()
+    path = tmp_path / "new-keys.json"
+    out = runner.invoke(args=["keys", "generate", "--path", str(path)])
+    assert out.exit_code == 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    KeyRing.load(path)
+    before = path.read_bytes()
+    again = runner.invoke(args=["keys", "generate", "--path", str(path)])
+    assert again.exit_code != 0 and path.read_bytes() == before
