@@ -7,7 +7,7 @@ PORT ?= 5000
 export FLASK_APP := fieldapp.cli_app
 
 .PHONY: run test lint check-translations install babel-extract babel-update babel-compile \
-        db-upgrade clean
+        db-upgrade clean clean-instance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ check-translations: install
 # The whole suite: lint, catalogue checks, then pytest (SQLite unless TEST_DATABASE_URL).
 test: babel-compile lint check-translations
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+clean-instance:
+	rm -rf instance
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

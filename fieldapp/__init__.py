@@ -107,6 +107,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from fieldapp.accounts.admin_views import bp as admin_bp
     from fieldapp.accounts.cli import bp as accounts_cli
+    from fieldapp.accounts.cli import orgs_bp as organizations_cli
     from fieldapp.accounts.views import bp as accounts_bp
     from fieldapp.api import bp as api_bp
     from fieldapp.audit.cli import bp as audit_cli
@@ -117,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(accounts_cli)
+    app.register_blueprint(organizations_cli)
     app.register_blueprint(audit_cli)
     app.register_blueprint(keys_cli)
     app.register_blueprint(demo_cli)

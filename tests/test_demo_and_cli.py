@@ -92,3 +92,16 @@ def test_keys_generate_refuses_to_overwrite(app, tmp_path):
     before = path.read_bytes()
     again = runner.invoke(args=["keys", "generate", "--path", str(path)])
     assert again.exit_code != 0 and path.read_bytes() == before
+
+
+def test_organizations_cli_create(app):
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["organizations", "create", "--name", "Platform Ops",
+                              "--kind", "platform", "--country", "co"])
+    assert out.exit_code == 0, out.output
+    org = db.session.scalar(sa.select(Organization).where(Organization.name == "Platform Ops"))
+    assert org.country_code == "CO" and org.shares_statistics
+    bad = runner.invoke(args=["organizations", "create", "--name", "Nowhere", "--kind",
+                              "platform", "--country", "XX"])
+    assert bad.exit_code != 0
+    assert db.session.scalar(sa.select(Organization).where(Organization.name == "Nowhere")) is None

@@ -8,7 +8,7 @@ from flask import Blueprint
 
 from fieldapp.accounts import passwords, services
 from fieldapp.accounts.models import Organization
-from fieldapp.accounts.roles import Role
+from fieldapp.accounts.roles import OrganizationKind, Role
 from fieldapp.audit import services as audit
 from fieldapp.extensions import db
 
@@ -65,3 +65,34 @@ def set_password_command(email: str, password: str) -> None:
                  organization_id=user.organization_id, details={"channel": "cli"})
     db.session.commit()
     click.echo("Password set; every session of the user has ended.")
+
+
+orgs_bp = Blueprint("organizations_cli", __name__, cli_group="organizations")
+
+
+@orgs_bp.cli.command("create")
+@click.option("--name", required=True)
+@click.option("--kind", required=True, type=click.Choice([k.value for k in OrganizationKind]))
+@click.option("--country", "country_code", required=True, help="ISO 3166-1 alpha-2, e.g. CO.")
+@click.option("--place", "location_code", default=None, help="Location code, e.g. CO-NSA-CUCUTA.")
+@click.option("--no-statistics", is_flag=True, help="Do not contribute to network statistics.")
+def create_organization_command(name: str, kind: str, country_code: str,
+                                location_code: str | None, no_statistics: bool) -> None:
+    """Create an organization (for the platform's own, before the first admin exists)."""
+    from fieldapp.exceptions import ValidationFailed
+
+    try:
+        services.check_organization_fields(name, country_code.upper(),
+                                           location_code.upper() if location_code else None)
+    except ValidationFailed as exc:
+        raise click.ClickException(
+            " ".join(str(m) for msgs in exc.fields.values() for m in msgs)) from exc
+    org = Organization(name=name.strip(), kind=kind, country_code=country_code.upper(),
+                       location_code=location_code.upper() if location_code else None,
+                       shares_statistics=not no_statistics)
+    db.session.add(org)
+    db.session.flush()
+    audit.record("organization.created", object_type="organization", object_id=org.id,
+                 organization_id=org.id, details={"channel": "cli"})
+    db.session.commit()
+    click.echo(f"Created organization {org.id}.")

@@ -296,7 +296,7 @@ def countries() -> list[Location]:
     ))
 
 
-def _check_org_fields(name: str, country_code: str, location_code: str | None,
+def check_organization_fields(name: str, country_code: str, location_code: str | None,
                       exclude_id: uuid.UUID | None = None) -> None:
     fields: dict[str, list] = {}
     clash = db.session.scalar(sa.select(Organization.id).where(Organization.name == name.strip()))
@@ -315,7 +315,7 @@ def _check_org_fields(name: str, country_code: str, location_code: str | None,
 
 def create_organization(actor: User, *, name: str, kind: str, country_code: str,
                         location_code: str | None, shares_statistics: bool) -> Organization:
-    _check_org_fields(name, country_code, location_code)
+    check_organization_fields(name, country_code, location_code)
     org = Organization(name=name.strip(), kind=kind, country_code=country_code,
                        location_code=location_code or None,
                        shares_statistics=shares_statistics)
@@ -329,7 +329,7 @@ def create_organization(actor: User, *, name: str, kind: str, country_code: str,
 def update_organization(actor: User, org: Organization, *, name: str, kind: str,
                         country_code: str, location_code: str | None,
                         shares_statistics: bool) -> None:
-    _check_org_fields(name, country_code, location_code, exclude_id=org.id)
+    check_organization_fields(name, country_code, location_code, exclude_id=org.id)
     changed = []
     for field, value in (("name", name.strip()), ("kind", kind), ("country_code", country_code),
                          ("location_code", location_code or None),

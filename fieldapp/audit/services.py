@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,9 +99,15 @@ class VerifyResult:
     problem: str | None = None
 
 
-def _events() -> Iterator[AuditEvent]:
+@contextmanager
+def _events() -> Iterator[Iterator[AuditEvent]]:
+    """All events in order, fetched in batches; the cursor is closed however we leave."""
     stmt = sa.select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
-    yield from db.session.scalars(stmt)
+    result = db.session.scalars(stmt)
+    try:
+        yield iter(result)
+    finally:
+        result.close()
 
 
 def verify(key: bytes, checkpoint: tuple[int, str] | None = None) -> VerifyResult:
@@ -110,9 +117,15 @@ def verify(key: bytes, checkpoint: tuple[int, str] | None = None) -> VerifyResul
     truncated or rebuilt chain: the event at that sequence must still exist and
     carry that MAC.
     """
-    expected_seq, prev_mac, count = 1, GENESIS_MAC, 0
     checkpoint_seen = checkpoint is not None and checkpoint[0] == 0
-    for ev in _events():
+    with _events() as events:
+        return _walk(key, events, checkpoint, checkpoint_seen)
+
+
+def _walk(key: bytes, events: Iterator[AuditEvent], checkpoint: tuple[int, str] | None,
+          checkpoint_seen: bool) -> VerifyResult:
+    expected_seq, prev_mac, count = 1, GENESIS_MAC, 0
+    for ev in events:
         fields = dict(
             seq=ev.seq, occurred_at=ev.occurred_at, actor_id=ev.actor_id,
             organization_id=ev.organization_id, action=ev.action,
