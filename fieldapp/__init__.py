@@ -67,7 +67,9 @@ def _configure_logging(app: Flask) -> None:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s %(message)s")
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    # Werkzeug's access log prints URLs; ours never carry personal data.
+        # The development server's access log prints full URLs, query strings included
+        # (the API contract allows ?q=<name>): keep it quiet.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 def _init_extensions(app: Flask) -> None:
