@@ -21,6 +21,9 @@ class BaseConfig:
     FIELDAPP_KEY_FILE: str | None = None
     FIELDAPP_GENERATE_KEY_FILE = False
     FIELDAPP_DEMO_DATA = False
+    # Blind indexes keep this many bits of the HMAC, so that at a million cases a
+    # value shares its index with about one other: the index alone confirms nobody.
+    BLIND_INDEX_BITS = 20
 
     SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)

@@ -50,6 +50,40 @@ def _has(*roles: Role) -> Check:
     return lambda user, obj: user.has_role(*roles)
 
 
+def _case_worker(user: Any, case: Any) -> bool:
+    """Field workers: own or assigned cases; case managers: every case of their org."""
+    if not user.has_role(Role.FIELD_WORKER, Role.CASE_MANAGER):
+        return False
+    if case is None:
+        return True
+    if case.organization_id != user.organization_id or case.erased_at is not None:
+        return False
+    if user.has_role(Role.CASE_MANAGER):
+        return True
+    return user.id in (case.owner_id, case.assignee_id)
+
+
+def _case_manager(user: Any, case: Any) -> bool:
+    if not user.has_role(Role.CASE_MANAGER):
+        return False
+    return case is None or (case.organization_id == user.organization_id
+                            and case.erased_at is None)
+
+
+def case_visibility(user: Any) -> Any:
+    """SQL condition: the cases this user may see (lists, search, duplicate checks)."""
+    import sqlalchemy as sa
+
+    from fieldapp.cases.models import Case
+
+    if not user.has_role(Role.FIELD_WORKER, Role.CASE_MANAGER):
+        return sa.false()
+    mine = sa.and_(Case.organization_id == user.organization_id, Case.erased_at.is_(None))
+    if user.has_role(Role.CASE_MANAGER):
+        return mine
+    return sa.and_(mine, sa.or_(Case.owner_id == user.id, Case.assignee_id == user.id))
+
+
 # permission -> check(user, obj). obj None asks "for some object at all?" (route level).
 PERMISSIONS: dict[str, Check] = {
     "organizations.view": _admin_or_own_org_admin,
@@ -59,6 +93,13 @@ PERMISSIONS: dict[str, Check] = {
     "users.create": _admin_or_own_org_admin,
     "users.edit": _admin_or_own_org_admin,
     "audit.read": _admin_or_own_org_admin,
+    "cases.list": _case_worker,
+    "cases.create": _case_worker,
+    "cases.view": _case_worker,
+    "cases.edit": _case_worker,
+    "cases.close": _case_manager,
+    "cases.reopen": _case_manager,
+    "cases.reassign": _case_manager,
 }
 
 

@@ -14,12 +14,17 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
-from fieldapp.crypto import KeyRing, KeyRingError
+from fieldapp.crypto import CryptoManager, KeyRing, KeyRingError
 from fieldapp.db import Base
 
 
 class Keys:
-    """Holds the app's key ring (loaded once at start-up, never from the database)."""
+    """Holds the app's key ring, loaded from outside the database.
+
+    When the key file changes on disk (a rotation run by `flask keys rotate` in
+    another process), the next access reloads it, so every worker can unwrap
+    data keys re-wrapped under the new primary key.
+    """
 
     def init_app(self, app: Flask) -> None:
         path = Path(app.config["FIELDAPP_KEY_FILE"])
@@ -35,17 +40,47 @@ class Keys:
                     f"No key file at {path} and FIELDAPP_KEYRING is not set. "
                     "Create one with `flask keys generate` (see README, 'Keys')."
                 )
-        app.extensions["fieldapp.keyring"] = KeyRing.load(path, env_value=env_value)
+        self._install(app, KeyRing.load(path, env_value=env_value),
+                      None if env_value else path)
+
+    @staticmethod
+    def _install(app: Flask, ring: KeyRing, path: Path | None) -> None:
+        app.extensions["fieldapp.keyring"] = ring
+        app.extensions["fieldapp.keyring.mtime"] = path.stat().st_mtime_ns if path else None
+        app.extensions["fieldapp.crypto"] = CryptoManager(
+            ring, index_bits=app.config["BLIND_INDEX_BITS"])
+
+    def _fresh(self) -> None:
+        ext = current_app.extensions
+        ring = ext.get("fieldapp.keyring")
+        if ring is None:
+            raise KeyRingError("No key ring loaded: create one with `flask keys generate`.")
+        if ring.path is None or ext.get("fieldapp.keyring.mtime") is None:
+            return
+        try:
+            mtime = ring.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return  # keep what we have; a missing file is reported at the next start
+        if mtime != ext["fieldapp.keyring.mtime"]:
+            self._install(current_app, KeyRing.load(ring.path), ring.path)
 
     @property
     def ring(self) -> KeyRing:
-        ring = current_app.extensions.get("fieldapp.keyring")
-        if ring is None:
-            raise KeyRingError("No key ring loaded: create one with `flask keys generate`.")
-        return ring
+        self._fresh()
+        return current_app.extensions["fieldapp.keyring"]
 
-    def replace(self, ring: KeyRing) -> None:
-        current_app.extensions["fieldapp.keyring"] = ring
+    @property
+    def crypto(self) -> CryptoManager:
+        self._fresh()
+        return current_app.extensions["fieldapp.crypto"]
+
+    def save(self, ring: KeyRing) -> None:
+        """Write the ring to its file (atomically, 0600) and use it from now on."""
+        current = self.ring
+        if current.path is None:
+            raise KeyRingError("The key ring comes from FIELDAPP_KEYRING; update it there.")
+        ring.save(current.path)
+        self._install(current_app, KeyRing.load(current.path), current.path)
 
 
 db = SQLAlchemy(model_class=Base)

@@ -2,7 +2,17 @@
 
 from fieldapp.accounts.models import ApiToken, Organization, User, UserRole, UserSession
 from fieldapp.audit.models import AuditEvent
+from fieldapp.cases.models import (
+    Case,
+    CaseBlindIndex,
+    CaseFlag,
+    CaseGroup,
+    CaseKey,
+    HouseholdMember,
+    ReferenceCounter,
+)
 from fieldapp.locations.models import Location
 
-__all__ = ["ApiToken", "AuditEvent", "Location", "Organization", "User", "UserRole",
-           "UserSession"]
+__all__ = ["ApiToken", "AuditEvent", "Case", "CaseBlindIndex", "CaseFlag", "CaseGroup",
+           "CaseKey", "HouseholdMember", "Location", "Organization", "ReferenceCounter", "User",
+           "UserRole", "UserSession"]

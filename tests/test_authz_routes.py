@@ -22,6 +22,8 @@ ANON = "anonymous"
 EVERYONE = {ANON, *Role}
 SIGNED_IN = set(Role)
 ADMINS = {Role.ADMIN, Role.ORG_ADMIN}
+CASE_WORKERS = {Role.FIELD_WORKER, Role.CASE_MANAGER}
+CASE_MANAGERS = {Role.CASE_MANAGER}
 
 # (endpoint, method) -> who gets through
 EXPECTED: dict[tuple[str, str], set] = {
@@ -49,6 +51,26 @@ EXPECTED: dict[tuple[str, str], set] = {
     ("api.revoke_current_token", "DELETE"): SIGNED_IN,
     ("api.audit_events", "GET"): ADMINS,
     ("api.openapi_json", "GET"): EVERYONE,
+    ("cases.index", "GET"): CASE_WORKERS,
+    ("cases.search", "POST"): CASE_WORKERS,
+    ("cases.new", "GET"): CASE_WORKERS,
+    ("cases.new", "POST"): CASE_WORKERS,
+    ("cases.detail", "GET"): CASE_WORKERS,
+    ("cases.edit", "GET"): CASE_WORKERS,
+    ("cases.edit", "POST"): CASE_WORKERS,
+    ("cases.withdraw_consent", "POST"): CASE_WORKERS,
+    ("cases.close", "POST"): CASE_MANAGERS,
+    ("cases.reopen", "POST"): CASE_MANAGERS,
+    ("cases.reassign", "POST"): CASE_MANAGERS,
+    ("api.create_case", "POST"): CASE_WORKERS,
+    ("api.list_cases", "GET"): CASE_WORKERS,
+    ("api.get_case", "GET"): CASE_WORKERS,
+    ("api.patch_case", "PATCH"): CASE_WORKERS,
+    ("api.duplicate_check", "POST"): CASE_WORKERS,
+    ("api.withdraw_consent", "POST"): CASE_WORKERS,
+    ("api.close_case", "POST"): CASE_MANAGERS,
+    ("api.reopen_case", "POST"): CASE_MANAGERS,
+    ("api.reassign_case", "POST"): CASE_MANAGERS,
 }
 
 # Requests that would change the caller's own state are sent last or not at all.

@@ -42,7 +42,7 @@ def _country_choices() -> list[SelectChoice]:
     return choices((c.code, f"{c.code} — {c.name}") for c in services.countries())
 
 
-# -- organizations -----------------------------------------------------------------
+# -- organizations ------------------------------------------------------------------------
 
 @bp.get("/organizations")
 @authz.rule("organizations.view")
@@ -102,7 +102,7 @@ def organization_edit(org_id: uuid.UUID) -> View:
                            organization=org), render_status(form)
 
 
-# -- users ---------------------------------------------------------------------------------
+# -- users --------------------------------------------------------------------------------
 
 def _role_choices() -> list[SelectChoice]:
     allowed = set(services.assignable_roles(current_user))

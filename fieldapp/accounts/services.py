@@ -39,7 +39,7 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 
-# -- logging in -------------------------------------------------------------------
+# -- logging in ---------------------------------------------------------------------------
 
 def authenticate(email: str, password: str, *, channel: str) -> User:
     """Return the user, or raise LoginFailed with one message whatever the cause.
@@ -83,7 +83,7 @@ def authenticate(email: str, password: str, *, channel: str) -> User:
     return user
 
 
-# -- browser sessions ----------------------------------------------------------------
+# -- browser sessions ---------------------------------------------------------------------
 
 def start_session(user: User) -> str:
     """Create a server-side session; return the random identifier for the cookie."""
@@ -131,7 +131,7 @@ def end_all_sessions(user: User) -> None:
     )
 
 
-# -- API tokens -----------------------------------------------------------------------
+# -- API tokens ---------------------------------------------------------------------------
 
 def issue_token(user: User) -> tuple[str, datetime]:
     token = "fa_" + secrets.token_urlsafe(32)
@@ -157,7 +157,7 @@ def revoke_token(row: ApiToken, *, actor: User) -> None:
     audit.record("token.revoked", actor=actor, object_type="api_token", object_id=row.id)
 
 
-# -- passwords --------------------------------------------------------------------------
+# -- passwords ----------------------------------------------------------------------------
 
 def _check_new_password(password: str, confirm: str | None, email: str) -> None:
     fields: dict[str, list] = {}
@@ -288,7 +288,7 @@ def list_users(organization_id: uuid.UUID | None) -> list[User]:
     return list(db.session.scalars(stmt))
 
 
-# -- organizations ----------------------------------------------------------------------------
+# -- organizations ------------------------------------------------------------------------
 
 def countries() -> list[Location]:
     return list(db.session.scalars(

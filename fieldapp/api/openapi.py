@@ -72,6 +72,7 @@ def document() -> dict[str, Any]:
                 "responses": {"200": {"description": "A page of events", "content": {
                     "application/json": {"schema": _paged("#/components/schemas/AuditEvent")}}},
                     **_error_responses(400, 401, 403)}}},
+            **_case_paths(),
             "/openapi.json": {"get": {
                 "summary": "This document", "security": [],
                 "responses": {"200": {"description": "OpenAPI 3 document"}}}},
@@ -84,6 +85,7 @@ def document() -> dict[str, Any]:
                         "code": {"type": "string"}, "message": {"type": "string"},
                         "fields": {"type": "object", "additionalProperties": {
                             "type": "array", "items": {"type": "string"}}}}}}},
+                **_case_schemas(),
                 "AuditEvent": {"type": "object", "properties": {
                     "seq": {"type": "integer"},
                     "occurred_at": {"type": "string", "format": "date-time"},
@@ -98,6 +100,136 @@ def document() -> dict[str, Any]:
             },
         },
     }
+
+
+def _json(ref: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
+
+
+CASE_ID = {"name": "case_id", "in": "path", "required": True,
+           "schema": {"type": "string", "format": "uuid"}}
+
+
+def _case_paths() -> dict[str, Any]:
+    ok_case = {"description": "The case, decrypted", "content": _json("Case")}
+    return {
+        "/cases": {
+            "post": {"summary": "Register a case (personal fields are encrypted)",
+                     "requestBody": {"required": True, "content": _json("CaseInput")},
+                     "responses": {"201": ok_case, **_error_responses(400, 401, 403, 422)}},
+            "get": {"summary": "Cases visible to the caller; q matches a reference, or exactly "
+                               "a full name or document number",
+                    "parameters": [
+                        {"name": n, "in": "query", "schema": {"type": "string"}}
+                        for n in ("q", "flag", "priority", "status", "location_code", "stage")
+                    ] + PAGE_PARAMS,
+                    "responses": {"200": {"description": "A page of cases", "content": {
+                        "application/json": {
+                            "schema": _paged("#/components/schemas/CaseSummary")}}},
+                        **_error_responses(400, 401, 403, 422)}}},
+        "/cases/{case_id}": {
+            "get": {"summary": "One case (audited as a view of personal data)",
+                    "parameters": [CASE_ID],
+                    "responses": {"200": ok_case, **_error_responses(401, 403, 404)}},
+            "patch": {"summary": "Change fields; If-Match: <version> required",
+                      "parameters": [CASE_ID, {"name": "If-Match", "in": "header",
+                                               "required": True, "schema": {"type": "string"}}],
+                      "requestBody": {"required": True, "content": _json("CaseInput")},
+                      "responses": {"200": ok_case,
+                                    **_error_responses(400, 401, 403, 404, 409, 422, 428)}}},
+        "/cases/duplicate-check": {"post": {
+            "summary": "Possible duplicates among the caller's visible cases",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "given_name": {"type": "string"}, "family_name": {"type": "string"},
+                    "date_of_birth": {"type": "string", "format": "date"},
+                    "document": {"type": "object", "properties": {
+                        "type": {"type": "string"}, "number": {"type": "string"}}}}}}}},
+            "responses": {"200": {"description": "Candidates", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {"candidates": {
+                    "type": "array", "items": {"type": "object", "properties": {
+                        "id": {"type": "string", "format": "uuid"},
+                        "reference": {"type": "string"},
+                        "match": {"type": "array", "items": {
+                            "type": "string", "enum": ["document", "name_dob", "name"]}}}}}}}}}},
+                **_error_responses(400, 401, 403)}}},
+        "/cases/{case_id}/close": {"post": {
+            "summary": "Close with a reason (case managers)", "parameters": [CASE_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["reason"],
+                "properties": {"reason": {"type": "string"}}}}}},
+            "responses": {"200": ok_case, **_error_responses(400, 401, 403, 404, 409, 422)}}},
+        "/cases/{case_id}/reopen": {"post": {
+            "summary": "Reopen a closed case (case managers)", "parameters": [CASE_ID],
+            "responses": {"200": ok_case, **_error_responses(401, 403, 404, 409)}}},
+        "/cases/{case_id}/reassign": {"post": {
+            "summary": "Assign to a colleague, or to nobody with null (case managers)",
+            "parameters": [CASE_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "assignee_id": {"type": "string", "format": "uuid", "nullable": True}}}}}},
+            "responses": {"200": ok_case, **_error_responses(400, 401, 403, 404, 422)}}},
+        "/cases/{case_id}/consent/withdraw": {"post": {
+            "summary": "Record that the person withdrew consent (blocks new referrals)",
+            "parameters": [CASE_ID],
+            "responses": {"200": ok_case, **_error_responses(401, 403, 404, 409)}}},
+    }
+
+
+def _case_schemas() -> dict[str, Any]:
+    member = {"type": "object", "required": ["given_name", "relationship"], "properties": {
+        "given_name": {"type": "string"}, "family_name": {"type": "string"},
+        "date_of_birth": {"type": "string", "format": "date"},
+        "sex": {"type": "string", "enum": ["female", "male", "intersex", "unknown"]},
+        "relationship": {"type": "string"}}}
+    case_input = {"type": "object", "properties": {
+        "given_name": {"type": "string"}, "family_name": {"type": "string"},
+        "date_of_birth": {"type": "string", "format": "date"},
+        "age_years": {"type": "integer", "minimum": 0, "maximum": 120},
+        "sex": {"type": "string", "enum": ["female", "male", "intersex", "unknown"]},
+        "nationality": {"type": "string",
+                        "description": "ISO 3166-1 alpha-3, STATELESS or UNKNOWN"},
+        "document": {"type": "object", "properties": {"type": {"type": "string"},
+                                                      "number": {"type": "string"}}},
+        "phone": {"type": "string"}, "address": {"type": "string"},
+        "location_code": {"type": "string"},
+        "stage": {"type": "string", "enum": ["transit", "border", "host_community",
+                                             "local_integration", "resettlement",
+                                             "repatriation"]},
+        "languages": {"type": "array", "items": {"type": "string"}},
+        "notes": {"type": "string"},
+        "consent": {"type": "object", "properties": {
+            "data_processing": {"type": "boolean"},
+            "basis": {"type": "string", "enum": ["consent", "vital_interest", "other"]},
+            "given_by": {"type": "string", "enum": ["self", "guardian", "best_interest"]},
+            "language": {"type": "string"}, "note": {"type": "string"}}},
+        "household": {"type": "array", "items": member},
+        "duplicate_reason": {"type": "string"},
+        "assessment": {"type": "object"}}}
+    summary = {"type": "object", "properties": {
+        "id": {"type": "string", "format": "uuid"}, "reference": {"type": "string"},
+        "version": {"type": "integer"}, "status": {"type": "string"},
+        "priority": {"type": "string"}, "given_name": {"type": "string"},
+        "family_name": {"type": "string"}, "sex": {"type": "string"},
+        "age_band": {"type": "string"}, "location_code": {"type": "string"},
+        "stage": {"type": "string"}, "registered_at": {"type": "string", "format": "date-time"},
+        "flags": {"type": "array", "items": {"type": "string"}}}}
+    case = {"allOf": [{"$ref": "#/components/schemas/CaseInput"}, {"type": "object",
+             "properties": {
+                 "id": {"type": "string", "format": "uuid"}, "reference": {"type": "string"},
+                 "version": {"type": "integer"},
+                 "organization_id": {"type": "string", "format": "uuid"},
+                 "owner_id": {"type": "string", "format": "uuid"},
+                 "assignee_id": {"type": "string", "format": "uuid", "nullable": True},
+                 "status": {"type": "string", "enum": ["open", "closed"]},
+                 "priority": {"type": "string",
+                              "enum": ["urgent", "high", "medium", "low", "none"]},
+                 "age_band": {"type": "string"},
+                 "groups": {"type": "array", "items": {"type": "string"}},
+                 "flags": {"type": "array", "items": {"type": "object"}},
+                 "closed_at": {"type": "string", "format": "date-time", "nullable": True},
+                 "closure_reason": {"type": "string", "nullable": True}}}]}
+    return {"CaseInput": case_input, "CaseSummary": summary, "Case": case}
 
 
 @bp.get("/openapi.json")

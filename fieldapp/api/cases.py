@@ -1,0 +1,182 @@
+"""The cases endpoints of API.md: register, list/search, read, patch, duplicates, close."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, jsonify, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from fieldapp import authz
+from fieldapp.accounts.models import User
+from fieldapp.api.blueprint import bp, json_body, paging
+from fieldapp.cases import inputs, services, vocab
+from fieldapp.cases.models import Case
+from fieldapp.db import utcnow
+from fieldapp.exceptions import DomainError, ValidationFailed
+from fieldapp.extensions import db
+
+
+class PreconditionRequired(DomainError):
+    code = "precondition_required"
+    status = 428
+
+
+def _load(case_id: uuid.UUID, need: str = "cases.view") -> Case:
+    return authz.get_or_404(Case, case_id, need)
+
+
+def summary(case: Case) -> dict[str, object]:
+    return {"id": str(case.id), "reference": case.reference, "version": case.version,
+            "status": case.status, "priority": case.priority,
+            "given_name": case.given_name, "family_name": case.family_name,
+            "sex": case.sex, "age_band": case.age_band, "location_code": case.location_code,
+            "stage": case.stage, "registered_at": case.registered_at.isoformat(),
+            "flags": [f.code for f in case.flags if f.active]}
+
+
+@bp.post("/cases")
+@authz.rule("cases.create")
+def create_case() -> tuple[Response, int]:
+    data = json_body()
+    parsed = inputs.parse_case(data, today=utcnow().date())
+    reason = data.get("duplicate_reason")
+    case = services.register_case(current_user, parsed,
+                                  duplicate_reason=reason if isinstance(reason, str) else None)
+    db.session.commit()
+    return jsonify(services.case_to_dict(case)), 201
+
+
+@bp.get("/cases")
+@authz.rule("cases.list")
+def list_cases() -> Response:
+    page, per_page = paging()
+    q = request.args.get("q", "").strip()
+    if q:
+        found = services.search_cases(current_user, q)
+        db.session.commit()
+        items = found[(page - 1) * per_page: page * per_page]
+        return jsonify({"items": [summary(c) for c in items], "page": page,
+                        "per_page": per_page, "total": len(found)})
+    filters = services.CaseFilters(
+        status=_enum_arg("status", vocab.STATUSES), priority=_enum_arg("priority",
+                                                                       vocab.PRIORITIES),
+        flag=_enum_arg("flag", vocab.FLAG_LABELS), stage=_enum_arg("stage", vocab.STAGES),
+        location_code=(request.args.get("location_code") or "").upper() or None)
+    cases, total = services.list_cases(current_user, filters, page=page, per_page=per_page)
+    db.session.commit()
+    return jsonify({"items": [summary(c) for c in cases], "page": page, "per_page": per_page,
+                    "total": total})
+
+
+def _enum_arg(name: str, allowed: dict) -> str | None:
+    value = request.args.get(name) or None
+    if value is not None and value not in allowed:
+        raise ValidationFailed(_l("Some fields need attention."),
+                               fields={name: [_l("Not one of the allowed values.")]})
+    return value
+
+
+@bp.get("/cases/<uuid:case_id>")
+@authz.rule("cases.view")
+def get_case(case_id: uuid.UUID) -> Response:
+    case = _load(case_id)
+    services.record_view(current_user, case, channel="api")
+    db.session.commit()
+    response = jsonify(services.case_to_dict(case))
+    response.headers["ETag"] = f'"{case.version}"'
+    return response
+
+
+def _if_match() -> int:
+    header = request.headers.get("If-Match")
+    if not header:
+        raise PreconditionRequired(_l("The If-Match header is required."))
+    try:
+        return int(header.strip().strip('"').removeprefix("W/").strip('"'))
+    except ValueError:
+        raise ValidationFailed(_l("If-Match must be the case's version number.")) from None
+
+
+@bp.patch("/cases/<uuid:case_id>")
+@authz.rule("cases.edit")
+def patch_case(case_id: uuid.UUID) -> Response:
+    case = _load(case_id, "cases.edit")
+    expected = _if_match()
+    patch = json_body()
+    services.check_version(case, expected)
+    merged = inputs.merge_patch(services.current_input(case), patch)
+    parsed = inputs.parse_case(merged, today=utcnow().date(), require_consent=False)
+    services.update_case(current_user, case, parsed, expected_version=expected)
+    db.session.commit()
+    return jsonify(services.case_to_dict(case))
+
+
+@bp.post("/cases/duplicate-check")
+@authz.rule("cases.list")
+def duplicate_check() -> Response:
+    data = json_body()
+    document = data.get("document") if isinstance(data.get("document"), dict) else {}
+    dob = data.get("date_of_birth")
+    candidates = services.find_duplicates(
+        current_user, given_name=_str(data.get("given_name")),
+        family_name=_str(data.get("family_name")), date_of_birth=_str(dob),
+        document_number=_str(document.get("number")))
+    db.session.commit()
+    return jsonify({"candidates": [{"id": str(d.case.id), "reference": d.case.reference,
+                                    "match": d.match} for d in candidates]})
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+@bp.post("/cases/<uuid:case_id>/close")
+@authz.rule("cases.close")
+def close_case(case_id: uuid.UUID) -> Response:
+    case = _load(case_id, "cases.close")
+    data = json_body()
+    reason = data.get("reason")
+    services.close_case(current_user, case, reason=reason if isinstance(reason, str) else "")
+    db.session.commit()
+    return jsonify(services.case_to_dict(case))
+
+
+@bp.post("/cases/<uuid:case_id>/reopen")
+@authz.rule("cases.reopen")
+def reopen_case(case_id: uuid.UUID) -> Response:
+    case = _load(case_id, "cases.reopen")
+    services.reopen_case(current_user, case)
+    db.session.commit()
+    return jsonify(services.case_to_dict(case))
+
+
+@bp.post("/cases/<uuid:case_id>/reassign")
+@authz.rule("cases.reassign")
+def reassign_case(case_id: uuid.UUID) -> Response:
+    case = _load(case_id, "cases.reassign")
+    data = json_body()
+    raw = data.get("assignee_id")
+    assignee = None
+    if raw:
+        try:
+            assignee = db.session.get(User, uuid.UUID(str(raw)))
+        except ValueError:
+            abort(400)
+        if assignee is None:
+            raise ValidationFailed(_l("Some fields need attention."),
+                                   fields={"assignee_id": [_l("Not one of the allowed values.")]})
+    services.reassign_case(current_user, case, assignee=assignee)
+    db.session.commit()
+    return jsonify(services.case_to_dict(case))
+
+
+@bp.post("/cases/<uuid:case_id>/consent/withdraw")
+@authz.rule("cases.edit")
+def withdraw_consent(case_id: uuid.UUID) -> Response:
+    case = _load(case_id, "cases.edit")
+    services.withdraw_consent(current_user, case)
+    db.session.commit()
+    return jsonify(services.case_to_dict(case))

@@ -1,0 +1,1 @@
+"""Cases: registration, search, duplicates, editing, closure, erasure."""

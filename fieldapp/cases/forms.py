@@ -1,0 +1,221 @@
+"""Forms of the cases feature. They collect input; `inputs.parse_case` validates it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from fieldapp.accounts.forms import MultiCheckboxField
+from fieldapp.cases import vocab
+from fieldapp.forms_support import choices
+
+BLANK = [("", "—")]
+
+
+class MemberForm(Form):
+    given_name = StringField(_l("Given name(s)"), validators=[Optional(), Length(max=120)])
+    family_name = StringField(_l("Family name(s)"), validators=[Optional(), Length(max=120)])
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
+    sex = SelectField(_l("Sex"), choices=choices(vocab.SEXES.items()), default="unknown")
+    relationship = SelectField(_l("Relationship to the person"),
+                               choices=choices([*BLANK, *vocab.RELATIONSHIPS.items()]))
+
+    def is_blank(self) -> bool:
+        return not (self.given_name.data or self.family_name.data or self.date_of_birth.data)
+
+
+class CaseForm(FlaskForm):
+    given_name = StringField(_l("Given name(s)"), validators=[InputRequired(), Length(max=120)],
+                             render_kw={"autocomplete": "off"})
+    family_name = StringField(_l("Family name(s)"), validators=[InputRequired(),
+                                                                Length(max=120)],
+                              render_kw={"autocomplete": "off"})
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
+    age_years = IntegerField(_l("Age in years, if the date is unknown"),
+                             validators=[Optional(), NumberRange(min=0, max=120)])
+    sex = SelectField(_l("Sex"), choices=choices(vocab.SEXES.items()))
+    nationality = SelectField(_l("Nationality"))
+    document_type = SelectField(_l("Identity document"),
+                                choices=choices([("", _l("None / not shown")),
+                                                 *vocab.DOCUMENT_TYPES.items()]))
+    document_number = StringField(_l("Document number"), validators=[Optional(),
+                                                                      Length(max=40)],
+                                  render_kw={"autocomplete": "off"})
+    phone = TelField(_l("Phone"), validators=[Optional(), Length(max=32)],
+                     render_kw={"autocomplete": "off"})
+    address = StringField(_l("Address or where to find the person"),
+                          validators=[Optional(), Length(max=300)],
+                          render_kw={"autocomplete": "off"})
+    location_code = SelectField(_l("Place of registration"))
+    stage = SelectField(_l("Stage of displacement"), choices=choices(vocab.STAGES.items()))
+    languages = MultiCheckboxField(_l("Languages spoken"), choices=choices(vocab.LANGUAGES.items()))
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)],
+                          description=_l("Only what the work needs. Notes are encrypted."))
+    household = FieldList(FormField(MemberForm), min_entries=0, max_entries=30)
+    add_member = SubmitField(_l("Add a household member"))
+
+    consent_basis = RadioField(_l("Legal basis for processing"),
+                               choices=choices(vocab.CONSENT_BASES.items()), default="consent")
+    consent_given_by = RadioField(_l("Given by"), choices=choices(vocab.CONSENT_GIVERS.items()),
+                                  default="self")
+    consent_language = SelectField(_l("Explained in"), choices=choices(vocab.LANGUAGES.items()),
+                                   default="es")
+    consent_note = TextAreaField(_l("Notes on the basis (required for another basis)"),
+                                 validators=[Optional(), Length(max=4000)])
+    data_processing = BooleanField(
+        _l("I explained why and how these data are kept, and recorded the basis above."),
+        description=_l("Registration never depends on agreeing to share data with others."))
+
+    duplicate_reason = TextAreaField(_l("Why register anyway?"),
+                                     validators=[Optional(), Length(max=1000)])
+    version = HiddenField()
+    submit = SubmitField(_l("Save"))
+
+
+ERROR_FIELDS = {
+    "document.number": "document_number",
+    "document.type": "document_type",
+    "consent.data_processing": "data_processing",
+    "consent.basis": "consent_basis",
+    "consent.given_by": "consent_given_by",
+    "consent.language": "consent_language",
+    "consent.note": "consent_note",
+}
+
+
+def form_to_data(form: CaseForm) -> tuple[dict[str, Any], list[int]]:
+    """The form's values in the API's shape, plus which form rows the members came from."""
+    rows = [i for i, entry in enumerate(form.household) if not entry.form.is_blank()]
+    data = {
+        "given_name": form.given_name.data,
+        "family_name": form.family_name.data,
+        "date_of_birth": form.date_of_birth.data,
+        "age_years": form.age_years.data,
+        "sex": form.sex.data,
+        "nationality": form.nationality.data,
+        "document": {"type": form.document_type.data or None,
+                     "number": form.document_number.data},
+        "phone": form.phone.data,
+        "address": form.address.data,
+        "location_code": form.location_code.data,
+        "stage": form.stage.data,
+        "languages": form.languages.data or [],
+        "notes": form.notes.data,
+        "consent": {"data_processing": bool(form.data_processing.data),
+                    "basis": form.consent_basis.data, "given_by": form.consent_given_by.data,
+                    "language": form.consent_language.data, "note": form.consent_note.data},
+        "household": [
+            {"given_name": form.household[i].form.given_name.data,
+             "family_name": form.household[i].form.family_name.data,
+             "date_of_birth": form.household[i].form.date_of_birth.data,
+             "sex": form.household[i].form.sex.data,
+             "relationship": form.household[i].form.relationship.data}
+            for i in rows],
+    }
+    return data, rows
+
+
+def place_errors(form: CaseForm, fields: dict[str, list[Any]], rows: list[int]) -> list[str]:
+    """Put API-named errors on form fields; return messages that found no field."""
+    leftover = []
+    for name, messages in fields.items():
+        target = None
+        if name.startswith("household."):
+            parts = name.split(".")
+            if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(rows):
+                target = getattr(form.household[rows[int(parts[1])]].form, parts[2], None)
+        else:
+            target = getattr(form, ERROR_FIELDS.get(name, name), None)
+        if target is None:
+            leftover.extend(str(m) for m in messages)
+        else:
+            target.errors = list(target.errors or []) + [str(m) for m in messages]
+    return leftover
+
+
+def fill_from_case(form: CaseForm, values: dict[str, Any]) -> None:
+    """Pre-fill an edit form with the case's current values (API shape)."""
+    from datetime import date
+
+    form.given_name.data = values["given_name"]
+    form.family_name.data = values["family_name"]
+    form.date_of_birth.data = date.fromisoformat(values["date_of_birth"]) \
+        if values["date_of_birth"] else None
+    form.age_years.data = values["age_years"]
+    form.sex.data = values["sex"]
+    form.nationality.data = values["nationality"]
+    doc = values["document"] or {}
+    form.document_type.data = doc.get("type") or ""
+    form.document_number.data = doc.get("number")
+    form.phone.data = values["phone"]
+    form.address.data = values["address"]
+    form.location_code.data = values["location_code"]
+    form.stage.data = values["stage"]
+    form.languages.data = values["languages"]
+    form.notes.data = values["notes"]
+    for member in values["household"]:
+        form.household.append_entry()
+        sub = form.household[-1].form
+        sub.given_name.data = member["given_name"]
+        sub.family_name.data = member["family_name"]
+        sub.date_of_birth.data = date.fromisoformat(member["date_of_birth"]) \
+            if member["date_of_birth"] else None
+        sub.sex.data = member["sex"]
+        sub.relationship.data = member["relationship"]
+
+
+class FilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET form of non-personal filters
+
+    status = SelectField(_l("Status"), choices=choices([("", _l("Any")),
+                                                        *vocab.STATUSES.items()]),
+                         validators=[Optional()])
+    priority = SelectField(_l("Priority"), choices=choices([("", _l("Any")),
+                                                            *vocab.PRIORITIES.items()]),
+                           validators=[Optional()])
+    flag = SelectField(_l("Flag"), validators=[Optional()])
+    location_code = SelectField(_l("Place"), validators=[Optional()])
+    stage = SelectField(_l("Stage"), choices=choices([("", _l("Any")), *vocab.STAGES.items()]),
+                        validators=[Optional()])
+
+
+class SearchForm(FlaskForm):
+    q = StringField(_l("Reference, full name or document number"),
+                    validators=[InputRequired(), Length(max=200)],
+                    render_kw={"autocomplete": "off"})
+    submit = SubmitField(_l("Search"))
+
+
+class CloseForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for closing"), validators=[InputRequired(),
+                                                                 Length(max=2000)])
+    version = HiddenField()
+    submit = SubmitField(_l("Close case"))
+
+
+class SimpleActionForm(FlaskForm):
+    submit = SubmitField(_l("Confirm"))
+
+
+class ReassignForm(FlaskForm):
+    assignee_id = SelectField(_l("Assign to"))
+    submit = SubmitField(_l("Reassign"))

@@ -1,0 +1,278 @@
+"""Case pages: list and search, register, view, edit, close, reopen, reassign."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from fieldapp import authz
+from fieldapp.accounts.models import User
+from fieldapp.cases import choices as case_choices
+from fieldapp.cases import inputs, services, vocab
+from fieldapp.cases.forms import (
+    CaseForm,
+    CloseForm,
+    FilterForm,
+    ReassignForm,
+    SearchForm,
+    SimpleActionForm,
+    fill_from_case,
+    form_to_data,
+    place_errors,
+)
+from fieldapp.cases.models import Case
+from fieldapp.db import utcnow
+from fieldapp.exceptions import Conflict, ValidationFailed
+from fieldapp.extensions import db
+from fieldapp.forms_support import apply_field_errors, choices
+
+bp = Blueprint("cases", __name__, url_prefix="/cases", template_folder="templates")
+
+View = Response | tuple[str, int] | str
+PER_PAGE = 25
+
+
+def _labels() -> dict[str, Any]:
+    return {"sexes": vocab.SEXES, "stages": vocab.STAGES, "priorities": vocab.PRIORITIES,
+            "statuses": vocab.STATUSES, "flag_labels": vocab.FLAG_LABELS,
+            "documents": vocab.DOCUMENT_TYPES, "relationships": vocab.RELATIONSHIPS,
+            "languages": vocab.LANGUAGES, "bases": vocab.CONSENT_BASES,
+            "givers": vocab.CONSENT_GIVERS, "country_name": case_choices.country_name,
+            "location_name": case_choices.location_name}
+
+
+def _filter_form() -> FilterForm:
+    form = FilterForm(request.args)
+    form.flag.choices = choices([("", _("Any")), *vocab.FLAG_LABELS.items()])
+    form.location_code.choices = [*choices([("", _("Any"))]), *case_choices.location_choices()]
+    return form
+
+
+def _list_page(cases: list[Case], total: int, page: int, filters: FilterForm,
+               search: SearchForm, searched: bool) -> str:
+    return render_template("cases/list.html", cases=cases, total=total, page=page,
+                           per_page=PER_PAGE, filters=filters, search=search,
+                           searched=searched, **_labels())
+
+
+@bp.get("")
+@authz.rule("cases.list")
+def index() -> str:
+    filters = _filter_form()
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    if not filters.validate():
+        filters_value = services.CaseFilters()
+    else:
+        filters_value = services.CaseFilters(**{k: v or None for k, v in filters.data.items()})
+    cases, total = services.list_cases(current_user, filters_value, page=page,
+                                       per_page=PER_PAGE)
+    db.session.commit()  # the audit event of who saw which names
+    return _list_page(cases, total, page, filters, SearchForm(), searched=False)
+
+
+@bp.post("/search")
+@authz.rule("cases.list")
+def search() -> View:
+    """Search by POST, so names and document numbers never appear in a URL."""
+    form = SearchForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("cases.index"))
+    cases = services.search_cases(current_user, form.q.data or "")
+    db.session.commit()
+    return _list_page(cases, len(cases), 1, _filter_form(), form, searched=True)
+
+
+def _case_form(**kwargs: Any) -> CaseForm:
+    form = CaseForm(**kwargs)
+    form.nationality.choices = case_choices.nationality_choices()
+    form.location_code.choices = case_choices.location_choices()
+    if not form.is_submitted():
+        org_place = current_user.organization.location_code
+        if not form.location_code.data and org_place:
+            form.location_code.data = org_place
+        if not form.nationality.data:
+            form.nationality.data = "VEN"
+    return form
+
+
+def _render_form(form: CaseForm, case: Case | None, status: int = 200,
+                 duplicates: list[services.DuplicateCandidate] | None = None,
+                 current: dict[str, Any] | None = None) -> tuple[str, int]:
+    return render_template("cases/form.html", form=form, case=case, duplicates=duplicates,
+                           current=current, **_labels()), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@authz.rule("cases.create")
+def new() -> View:
+    form = _case_form()
+    if not form.is_submitted():
+        form.household.append_entry()
+        return _render_form(form, None)
+    if form.add_member.data:
+        form.household.append_entry()
+        return _render_form(form, None)
+    if not form.validate_on_submit():
+        return _render_form(form, None, 422)
+    data, rows = form_to_data(form)
+    try:
+        parsed = inputs.parse_case(data, today=utcnow().date())
+    except ValidationFailed as exc:
+        for message in place_errors(form, exc.fields, rows):
+            flash(message, "error")
+        return _render_form(form, None, 422)
+    duplicates = services.find_duplicates(
+        current_user, given_name=parsed.given_name, family_name=parsed.family_name,
+        date_of_birth=parsed.date_of_birth.isoformat() if parsed.date_of_birth else None,
+        document_number=parsed.document_number)
+    reason = (form.duplicate_reason.data or "").strip()
+    if duplicates and not reason:
+        db.session.commit()  # the audit event of the check
+        form.duplicate_reason.errors = [_("Explain why this is a different person, "
+                                          "or open the existing case instead.")]
+        return _render_form(form, None, 409, duplicates=duplicates)
+    case = services.register_case(current_user, parsed,
+                                  duplicate_reason=reason if duplicates else None)
+    db.session.commit()
+    flash(_("Case %(ref)s registered.", ref=case.reference), "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+def _load(case_id: uuid.UUID, need: str = "cases.view") -> Case:
+    return authz.get_or_404(Case, case_id, need)
+
+
+@bp.get("/<uuid:case_id>")
+@authz.rule("cases.view")
+def detail(case_id: uuid.UUID) -> str:
+    case = _load(case_id)
+    services.record_view(current_user, case, channel="web")
+    db.session.commit()
+    values = services.case_to_dict(case)
+    close_form = CloseForm(version=case.version)
+    reassign_form = None
+    if authz.can(current_user, "cases.reassign", case):
+        reassign_form = ReassignForm(assignee_id=str(case.assignee_id or ""))
+        reassign_form.assignee_id.choices = choices(
+            [("", _("Nobody (owner only)"))]
+            + [(str(u.id), u.name) for u in services.assignable_users(case)])
+    ids = [i for i in (case.owner_id, case.assignee_id, case.consent_recorded_by_id) if i]
+    people = {u.id: u.name for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
+    return render_template(
+        "cases/detail.html", case=case, v=values, people=people,
+        languages_list=json.loads(case.languages) if case.languages else [],
+        close_form=close_form, action_form=SimpleActionForm(), reassign_form=reassign_form,
+        can_close=authz.can(current_user, "cases.close", case),
+        can_reopen=authz.can(current_user, "cases.reopen", case), **_labels())
+
+
+@bp.route("/<uuid:case_id>/edit", methods=["GET", "POST"])
+@authz.rule("cases.edit")
+def edit(case_id: uuid.UUID) -> View:
+    case = _load(case_id, "cases.edit")
+    form = _case_form()
+    if not form.is_submitted():
+        fill_from_case(form, services.current_input(case))
+        form.version.data = str(case.version)
+        services.record_view(current_user, case, channel="web")
+        db.session.commit()
+        return _render_form(form, case)
+    if form.add_member.data:
+        form.household.append_entry()
+        return _render_form(form, case)
+    if not form.validate_on_submit():
+        return _render_form(form, case, 422)
+    data, rows = form_to_data(form)
+    try:
+        parsed = inputs.parse_case(data, today=utcnow().date(), require_consent=False)
+        expected = int(form.version.data or 0)
+        services.update_case(current_user, case, parsed, expected_version=expected)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for message in place_errors(form, exc.fields, rows):
+            flash(message, "error")
+        return _render_form(form, case, 422)
+    except Conflict as exc:
+        # Nothing was saved. Keep what the user typed, show what is there now.
+        db.session.rollback()
+        fresh = _load(case_id, "cases.edit")
+        flash(str(exc.message), "error")
+        form.version.data = str(fresh.version)
+        return _render_form(form, fresh, 409, current=services.case_to_dict(fresh))
+    db.session.commit()
+    flash(_("Case %(ref)s saved.", ref=case.reference), "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.post("/<uuid:case_id>/close")
+@authz.rule("cases.close")
+def close(case_id: uuid.UUID) -> View:
+    case = _load(case_id, "cases.close")
+    form = CloseForm()
+    if form.validate_on_submit():
+        try:
+            services.close_case(current_user, case, reason=form.reason.data or "",
+                                expected_version=int(form.version.data or 0))
+        except (ValidationFailed, Conflict) as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+            return redirect(url_for("cases.detail", case_id=case_id))
+        db.session.commit()
+        flash(_("Case closed."), "success")
+    else:
+        apply_field_errors(form, ValidationFailed(_("Give a reason for closing.")))
+        flash(_("Give a reason for closing."), "error")
+    return redirect(url_for("cases.detail", case_id=case_id))
+
+
+@bp.post("/<uuid:case_id>/reopen")
+@authz.rule("cases.reopen")
+def reopen(case_id: uuid.UUID) -> Response:
+    case = _load(case_id, "cases.reopen")
+    if SimpleActionForm().validate_on_submit():
+        services.reopen_case(current_user, case)
+        db.session.commit()
+        flash(_("Case reopened."), "success")
+    return redirect(url_for("cases.detail", case_id=case_id))
+
+
+@bp.post("/<uuid:case_id>/reassign")
+@authz.rule("cases.reassign")
+def reassign(case_id: uuid.UUID) -> Response:
+    case = _load(case_id, "cases.reassign")
+    form = ReassignForm()
+    form.assignee_id.choices = choices(
+        [("", "")] + [(str(u.id), u.name) for u in services.assignable_users(case)])
+    if form.validate_on_submit():
+        assignee = db.session.get(User, uuid.UUID(form.assignee_id.data)) \
+            if form.assignee_id.data else None
+        services.reassign_case(current_user, case, assignee=assignee)
+        db.session.commit()
+        flash(_("Case reassigned."), "success")
+    else:
+        flash(_("Choose a field worker or case manager of this organization."), "error")
+    return redirect(url_for("cases.detail", case_id=case_id))
+
+
+@bp.post("/<uuid:case_id>/withdraw-consent")
+@authz.rule("cases.edit")
+def withdraw_consent(case_id: uuid.UUID) -> Response:
+    case = _load(case_id, "cases.edit")
+    if SimpleActionForm().validate_on_submit():
+        try:
+            services.withdraw_consent(current_user, case)
+        except Conflict as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+            return redirect(url_for("cases.detail", case_id=case_id))
+        db.session.commit()
+        flash(_("Withdrawal of consent recorded. No new referrals can be made for this case."),
+              "success")
+    return redirect(url_for("cases.detail", case_id=case_id))

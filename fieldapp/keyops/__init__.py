@@ -1,0 +1,1 @@
+"""Key operations on a running installation: rotate, verify, retire (and generate)."""

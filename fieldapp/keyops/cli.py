@@ -1,0 +1,74 @@
+"""`flask keys generate|rotate|verify|retire|list`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Blueprint, current_app
+
+from fieldapp.crypto import KeyRing
+from fieldapp.extensions import keys
+from fieldapp.keyops import services
+
+bp = Blueprint("keys_cli", __name__, cli_group="keys")
+
+
+@bp.cli.command("generate")
+@click.option("--path", "path_text", default=None,
+              help="Where to write the key file (default: FIELDAPP_KEY_FILE).")
+def generate_command(path_text: str | None) -> None:
+    """Create a new key file (mode 0600). Refuses to overwrite an existing one."""
+    path = Path(path_text or current_app.config["FIELDAPP_KEY_FILE"])
+    if path.exists():
+        raise click.ClickException(f"{path} exists already; refusing to overwrite keys.")
+    ring = KeyRing.generate()
+    ring.save(path)
+    click.echo(f"Wrote {path} (mode 0600) with primary key {ring.primary}.")
+    click.echo("Back it up now, somewhere other than the database backups.")
+
+
+@bp.cli.command("list")
+def list_command() -> None:
+    """Key ids, which is primary, and how many data keys each wraps."""
+    ring = keys.ring
+    usage = services.keys_in_use()
+    for kek_id in sorted(ring.keks):
+        mark = " (primary)" if kek_id == ring.primary else ""
+        click.echo(f"{kek_id}{mark}: wraps {usage.get(kek_id, 0)} data key(s)")
+
+
+@bp.cli.command("rotate")
+@click.option("--batch", default=500, show_default=True)
+def rotate_command(batch: int) -> None:
+    """New primary key; re-wrap every data key (resumes an interrupted rotation)."""
+    result = services.rotate(batch=batch,
+                             progress=lambda n: click.echo(f"  re-wrapped {n}", err=True))
+    verb = "Resumed and finished" if result.resumed else "Rotated to"
+    click.echo(f"{verb} {result.kek_id}: {result.rewrapped} data key(s) re-wrapped.")
+    click.echo("Back up the key file again. Retire old keys with `flask keys retire ID` "
+               "once backups wrapped under them may become unreadable.")
+
+
+@bp.cli.command("verify")
+def verify_command() -> None:
+    """Decrypt every encrypted field of every record; exit 1 on any failure."""
+    report = services.verify()
+    click.echo(f"{report.records} records, {report.fields} encrypted fields checked, "
+               f"{len(report.failures)} failure(s).")
+    for failure in report.failures[:50]:
+        click.echo(f"  FAILED {failure}")
+    if report.failures:
+        raise SystemExit(1)
+
+
+@bp.cli.command("retire")
+@click.argument("kek_id")
+def retire_command(kek_id: str) -> None:
+    """Remove a key from the ring; refused while anything is still wrapped under it."""
+    try:
+        services.retire(kek_id)
+    except services.RetireRefused as exc:
+        raise click.ClickException(f"Refused: {exc}") from exc
+    click.echo(f"Retired {kek_id}. Backups whose data keys were wrapped under it are now "
+               "unreadable with this key file.")

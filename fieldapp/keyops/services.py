@@ -1,0 +1,183 @@
+"""Rotating key-encryption keys, verifying that everything decrypts, retiring old keys.
+
+The key ring file is the source of truth for keys; the database only holds
+wrapped data keys and the id of the key that wrapped each one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from fieldapp.audit import services as audit
+from fieldapp.cases.models import Case, CaseFlag, CaseKey, HouseholdMember
+from fieldapp.crypto import DecryptionError, KeyRing, KeyRingError, WrappedKey
+from fieldapp.crypto.keyring import KEY_BYTES, new_kek_id
+from fieldapp.db import utcnow
+from fieldapp.extensions import db, keys
+from fieldapp.sealing import sealed_names
+
+
+@dataclass(frozen=True)
+class WrappedKeyTable:
+    """A table of wrapped data keys: the model, the owner label used as associated
+    data when wrapping, and the column holding the owner's id."""
+
+    model: Any
+    owner: str
+    owner_id_column: Any
+
+
+def wrapped_key_tables() -> list[WrappedKeyTable]:
+    return [WrappedKeyTable(CaseKey, "case", CaseKey.case_id)]
+
+
+def keys_in_use() -> dict[str, int]:
+    """How many data keys each key-encryption key still wraps."""
+    counts: dict[str, int] = {}
+    for t in wrapped_key_tables():
+        for kek_id, n in db.session.execute(
+                sa.select(t.model.kek_id, sa.func.count()).group_by(t.model.kek_id)):
+            counts[kek_id] = counts.get(kek_id, 0) + n
+    return counts
+
+
+@dataclass
+class RotationResult:
+    kek_id: str
+    resumed: bool
+    rewrapped: int
+
+
+def _pending(primary: str) -> int:
+    return sum(db.session.scalar(sa.select(sa.func.count()).select_from(t.model)
+                                 .where(t.model.kek_id != primary)) or 0
+               for t in wrapped_key_tables())
+
+
+def rotate(*, batch: int = 500, progress: Callable[[int], None] | None = None) -> RotationResult:
+    """Make a new primary key and re-wrap every data key under it, in batches.
+
+    Each batch commits on its own, so an interrupted rotation keeps its work;
+    running `rotate` again while data keys remain under an older key resumes
+    instead of making yet another key.
+    """
+    ring = keys.ring
+    resumed = _pending(ring.primary) > 0
+    if not resumed:
+        kek_id = new_kek_id()
+        new_ring = KeyRing(primary=kek_id, keks={**ring.keks, kek_id: _random_key()},
+                           index_key=ring.index_key, audit_key=ring.audit_key,
+                           created={**ring.created, kek_id: datetime.now(UTC).isoformat()})
+        keys.save(new_ring)
+        audit.record("keys.rotation_started", object_type="kek", object_id=kek_id,
+                     details={"previous": ring.primary})
+        db.session.commit()
+    primary = keys.ring.primary
+    crypto = keys.crypto
+    done = 0
+    for t in wrapped_key_tables():
+        while True:
+            rows = db.session.scalars(sa.select(t.model).where(t.model.kek_id != primary)
+                                      .limit(batch)).all()
+            if not rows:
+                break
+            for row in rows:
+                owner_id = str(getattr(row, t.owner_id_column.key))
+                fresh = crypto.rewrap(WrappedKey(row.kek_id, row.wrapped), owner=t.owner,
+                                      owner_id=owner_id)
+                row.kek_id, row.wrapped, row.rewrapped_at = fresh.kek_id, fresh.blob, utcnow()
+            done += len(rows)
+            db.session.commit()
+            if progress:
+                progress(done)
+    audit.record("keys.rotated", object_type="kek", object_id=primary,
+                 details={"rewrapped": done, "resumed": resumed})
+    db.session.commit()
+    return RotationResult(primary, resumed, done)
+
+
+def _random_key() -> bytes:
+    import secrets
+
+    return secrets.token_bytes(KEY_BYTES)
+
+
+class RetireRefused(RuntimeError):
+    pass
+
+
+def retire(kek_id: str) -> None:
+    """Remove a key from the ring, once nothing is wrapped under it any more."""
+    ring = keys.ring
+    if kek_id not in ring.keks:
+        raise RetireRefused(f"no key {kek_id!r} in the key ring")
+    if kek_id == ring.primary:
+        raise RetireRefused(f"{kek_id} is the primary key; rotate first")
+    in_use = keys_in_use().get(kek_id, 0)
+    if in_use:
+        raise RetireRefused(f"{kek_id} still wraps {in_use} data key(s); "
+                            "finish `flask keys rotate` first")
+    remaining = {k: v for k, v in ring.keks.items() if k != kek_id}
+    if not remaining:
+        raise KeyRingError("refusing to remove the last key")
+    keys.save(KeyRing(primary=ring.primary, keks=remaining, index_key=ring.index_key,
+                      audit_key=ring.audit_key,
+                      created={k: v for k, v in ring.created.items() if k != kek_id}))
+    audit.record("keys.retired", object_type="kek", object_id=kek_id)
+    db.session.commit()
+
+
+@dataclass
+class VerifyReport:
+    records: int = 0
+    fields: int = 0
+    failures: list[str] = field(default_factory=list)  # "table id column", never values
+
+
+def _cases(batch: int) -> Iterator[list[Case]]:
+    last = None
+    while True:
+        stmt = (sa.select(Case).where(Case.erased_at.is_(None)).order_by(Case.id).limit(batch)
+                .options(selectinload(Case.household), selectinload(Case.flags)))
+        if last is not None:
+            stmt = stmt.where(Case.id > last)
+        rows = db.session.scalars(stmt).all()
+        if not rows:
+            return
+        yield list(rows)
+        last = rows[-1].id
+        db.session.expunge_all()
+
+
+def verify(*, batch: int = 500) -> VerifyReport:
+    """Open every sealed field of every readable record; report what fails, by id."""
+    report = VerifyReport()
+    for cases in _cases(batch):
+        for case in cases:
+            report.records += 1
+            try:
+                case.data_key()
+            except DecryptionError:
+                report.failures.append(f"cases {case.id} data_key")
+                continue
+            for model, rows in ((Case, [case]), (HouseholdMember, case.household),
+                                (CaseFlag, case.flags)):
+                for row in rows:
+                    for name in sealed_names(model):
+                        if getattr(row, name + "_enc") is None:
+                            continue
+                        report.fields += 1
+                        try:
+                            getattr(row, name)
+                        except DecryptionError:
+                            report.failures.append(f"{model.__tablename__} {row.id} {name}")
+    audit.record("keys.verified", details={"records": report.records, "fields": report.fields,
+                                           "failures": len(report.failures)})
+    db.session.commit()
+    return report
