@@ -51,7 +51,7 @@ class CaseForm(FlaskForm):
     date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
     age_years = IntegerField(_l("Age in years, if the date is unknown"),
                              validators=[Optional(), NumberRange(min=0, max=120)])
-    sex = SelectField(_l("Sex"), choices=choices(vocab.SEXES.items()))
+    sex = SelectField(_l("Sex"), choices=choices([*BLANK, *vocab.SEXES.items()]))
     nationality = SelectField(_l("Nationality"))
     document_type = SelectField(_l("Identity document"),
                                 choices=choices([("", _l("None / not shown")),
@@ -65,7 +65,8 @@ class CaseForm(FlaskForm):
                           validators=[Optional(), Length(max=300)],
                           render_kw={"autocomplete": "off"})
     location_code = SelectField(_l("Place of registration"))
-    stage = SelectField(_l("Stage of displacement"), choices=choices(vocab.STAGES.items()))
+    stage = SelectField(_l("Stage of displacement"),
+                        choices=choices([*BLANK, *vocab.STAGES.items()]))
     languages = MultiCheckboxField(_l("Languages spoken"), choices=choices(vocab.LANGUAGES.items()))
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)],
                           description=_l("Only what the work needs. Notes are encrypted."))

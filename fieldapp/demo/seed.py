@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import secrets
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -11,6 +13,9 @@ from fieldapp.accounts import passwords
 from fieldapp.accounts.models import Organization, User
 from fieldapp.accounts.roles import OrganizationKind, Role
 from fieldapp.audit import services as audit
+from fieldapp.cases import services as cases
+from fieldapp.db import utcnow
+from fieldapp.demo import people
 from fieldapp.extensions import db
 
 # (name, kind, country, place, shares_statistics, [(email, display name, roles)])
@@ -72,6 +77,27 @@ def seed(password: str | None = None) -> str | None:
             user.set_roles(roles)
             db.session.add(user)
     db.session.flush()
+    cases = seed_cases()
     audit.record("demo.seeded", details={"organizations": len(DEMO_ORGANIZATIONS),
-                                         "users": len(DEMO_EMAILS)})
+                                         "users": len(DEMO_EMAILS), "cases": cases})
     return password
+
+
+DEMO_CASES = {"fieldworker@frontera.example": (180, people.SITES_FRONTERA),
+              "casemanager@frontera.example": (70, people.SITES_FRONTERA),
+              "fieldworker@rumichaca.example": (80, people.SITES_RUMICHACA)}
+
+
+def seed_cases(seed: int = 2026) -> int:
+    """A few hundred invented cases, registered through the real (encrypting) path,
+    spread over the last twelve months."""
+    rng = random.Random(seed)  # invented demo data: reproducible, not secret
+    count = 0
+    for email, (n, sites) in DEMO_CASES.items():
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        for _ in range(n):
+            when = utcnow() - timedelta(days=rng.randint(0, 364), minutes=rng.randint(0, 1440))
+            data = people.invented_case(rng, today=when.date(), sites=sites)
+            cases.register_case(user, data, now=when)
+            count += 1
+    return count
