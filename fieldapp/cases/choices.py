@@ -45,14 +45,16 @@ def nationality_choices() -> list[SelectChoice]:
     return choices(first + special + rest)
 
 
-def location_choices() -> list[SelectChoice]:
-    """Sites and divisions, grouped by country."""
+def location_choices(*, countries_too: bool = False) -> list[SelectChoice]:
+    """Sites and divisions (and, for filters, whole countries), grouped by country."""
     rows = db.session.scalars(sa.select(Location).order_by(Location.code)).all()
     countries = {r.code: r.name for r in rows if r.level == LocationLevel.COUNTRY}
     divisions = {r.code: r.name for r in rows if r.level == LocationLevel.DIVISION}
     out = []
     for r in rows:
         if r.level == LocationLevel.COUNTRY:
+            if countries_too:
+                out.append(SelectChoice(r.code, r.name, optgroup=r.name))
             continue
         country = r.code.split("-")[0]
         label = r.name if r.level == LocationLevel.DIVISION else \

@@ -51,7 +51,8 @@ def _labels() -> dict[str, Any]:
 def _filter_form() -> FilterForm:
     form = FilterForm(request.args)
     form.flag.choices = choices([("", _("Any")), *vocab.FLAG_LABELS.items()])
-    form.location_code.choices = [*choices([("", _("Any"))]), *case_choices.location_choices()]
+    form.location_code.choices = [*choices([("", _("Any"))]),
+                                  *case_choices.location_choices(countries_too=True)]
     return form
 
 
@@ -68,6 +69,7 @@ def index() -> str:
     filters = _filter_form()
     page = max(1, request.args.get("page", 1, type=int) or 1)
     if not filters.validate():
+        flash(_("Some filters were not understood and were ignored."), "error")
         filters_value = services.CaseFilters()
     else:
         filters_value = services.CaseFilters(**{k: v or None for k, v in filters.data.items()})

@@ -6,8 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fieldapp.crypto import CryptoManager, DecryptionError, KeyRing, UnknownKeyError
-from fieldapp.crypto import normalize_document, normalize_text
+from fieldapp.crypto import (
+    CryptoManager,
+    DecryptionError,
+    KeyRing,
+    UnknownKeyError,
+    normalize_document,
+    normalize_text,
+)
 
 
 @pytest.fixture
