@@ -7,7 +7,7 @@ PORT ?= 5000
 export FLASK_APP := fieldapp.cli_app
 
 .PHONY: run test lint check-translations install babel-extract babel-update babel-compile \
-        db-upgrade clean clean-instance
+        db-upgrade clean clean-instance bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ check-translations: install
 # The whole suite: lint, catalogue checks, then pytest (SQLite unless TEST_DATABASE_URL).
 test: babel-compile lint check-translations
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The benchmark of SPEC §9 on a database of its own (bench/), e.g. `make bench N=1000000`.
+N ?= 100000
+bench: install
+	$(BIN)/flask bench --cases $(N) --database-url sqlite:///bench/bench-$(N).sqlite3 \
+	    --out bench/results-sqlite-$(N).json
 
 clean-instance:
 	rm -rf instance

@@ -113,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from fieldapp.accounts.views import bp as accounts_bp
     from fieldapp.api import bp as api_bp
     from fieldapp.audit.cli import bp as audit_cli
+    from fieldapp.bench.cli import bp as bench_cli
     from fieldapp.cases.cli import bp as cases_cli
     from fieldapp.cases.views import bp as cases_bp
     from fieldapp.demo.cli import bp as demo_cli
@@ -125,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_cli)
     app.register_blueprint(organizations_cli)
     app.register_blueprint(audit_cli)
+    app.register_blueprint(bench_cli)
     app.register_blueprint(cases_cli)
     app.register_blueprint(keys_cli)
     app.register_blueprint(demo_cli)

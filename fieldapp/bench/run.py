@@ -1,0 +1,270 @@
+"""Benchmark on a database of its own (never the one you work in).
+
+Seeds N invented cases through the real encryption path (sealed fields, wrapped
+data keys, blind indexes; inserted in batches), then measures through the API
+in this process: duplicate check by document number, a case-list page of 25
+decrypted rows, and creating one case end to end against a bare route that
+inserts the same fields in clear with one statement (the framework floor).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, jsonify, request
+
+from fieldapp import authz, create_app
+from fieldapp.accounts import passwords
+from fieldapp.accounts.models import Organization, User
+from fieldapp.accounts.roles import OrganizationKind, Role
+from fieldapp.cases import services as case_services
+from fieldapp.cases.models import Case, CaseBlindIndex, ReferenceCounter
+from fieldapp.db import utcnow
+from fieldapp.demo.people import SITES_FRONTERA, invented_case
+from fieldapp.extensions import db
+
+PASSWORD = "benchmark passphrase only"  # noqa: S105 - a throwaway bench database
+FLOOR_TABLE = sa.Table(
+    "bench_floor", sa.MetaData(),
+    sa.Column("id", sa.Uuid, primary_key=True),
+    *[sa.Column(name, sa.Text) for name in (
+        "given_name", "family_name", "date_of_birth", "sex", "nationality", "document_type",
+        "document_number", "phone", "location_code", "stage", "languages", "notes")])
+
+
+@dataclass
+class Figures:
+    n: int
+    database: str
+    machine: str
+    seeded_now: int = 0
+    seed_seconds: float = 0.0
+    seed_rate_per_s: float = 0.0
+    duplicate_check_ms: dict[str, float] = field(default_factory=dict)
+    case_list_ms: dict[str, float] = field(default_factory=dict)
+    create_ms: dict[str, float] = field(default_factory=dict)
+    floor_ms: dict[str, float] = field(default_factory=dict)
+    create_to_floor_ratio: float = 0.0
+    measured_at: str = ""
+
+
+def _pct(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return {"p50": round(statistics.median(ordered), 3), "p95": round(p95, 3),
+            "min": round(ordered[0], 3), "samples": len(ordered)}
+
+
+def _timed(fn: Callable[[], Any], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def make_app(database_url: str, instance: Path) -> Flask:
+    app = create_app({"FIELDAPP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
+                      "FIELDAPP_KEY_FILE": str(instance / "bench-keys.json"),
+                      "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8192,
+                      "ARGON2_PARALLELISM": 1, "WTF_CSRF_ENABLED": False})
+
+    @authz.rule(authz.PUBLIC)
+    def floor() -> Any:
+        data = request.get_json()
+        doc = data.get("document") or {}
+        db.session.execute(FLOOR_TABLE.insert().values(
+            id=uuid.uuid4(), given_name=data["given_name"], family_name=data["family_name"],
+            date_of_birth=data.get("date_of_birth"), sex=data["sex"],
+            nationality=data["nationality"], document_type=doc.get("type"),
+            document_number=doc.get("number"), phone=data.get("phone"),
+            location_code=data["location_code"], stage=data["stage"],
+            languages=json.dumps(data.get("languages")), notes=data.get("notes")))
+        db.session.commit()
+        return jsonify({"ok": True}), 201
+
+    app.add_url_rule("/bench/floor", "bench_floor", floor, methods=["POST"])
+    return app
+
+
+def _setup(app: Flask) -> tuple[User, User]:
+    from flask_migrate import upgrade
+
+    upgrade()
+    FLOOR_TABLE.create(db.engine, checkfirst=True)
+    org = db.session.scalar(sa.select(Organization).where(Organization.name == "Bench NGO"))
+    if org is None:
+        org = Organization(name="Bench NGO", kind=OrganizationKind.BORDER_NGO.value,
+                           country_code="CO", location_code="CO-NSA-CUCUTA")
+        db.session.add(org)
+        hashed = passwords.hash_password(PASSWORD)
+        for email, role in (("worker@bench.example", Role.FIELD_WORKER),
+                            ("manager@bench.example", Role.CASE_MANAGER)):
+            user = User(email=email, name=email, organization=org, password_hash=hashed)
+            user.set_roles({role})
+            db.session.add(user)
+        db.session.commit()
+    users = {u.email: u for u in db.session.scalars(sa.select(User).where(
+        User.organization_id == org.id))}
+    db.session.commit()
+    return users["worker@bench.example"], users["manager@bench.example"]
+
+
+def seed(owner: User, target: int, *, batch: int = 2000, seed_value: int = 7,
+         log: Callable[[str], None] = print) -> tuple[int, float]:
+    """Bring the bench organization up to `target` cases. Returns (added, seconds)."""
+    have = db.session.scalar(sa.select(sa.func.count()).select_from(Case)) or 0
+    rng = random.Random(seed_value + have)
+    start = time.perf_counter()
+    added = 0
+    base = utcnow()
+    counter = db.session.get(ReferenceCounter, "BENCH") or ReferenceCounter(prefix="BENCH",
+                                                                           last=0)
+    db.session.add(counter)
+    while have + added < target:
+        rows = []
+        for _ in range(min(batch, target - have - added)):
+            when = base - timedelta(minutes=rng.randint(0, 525_600))
+            data = invented_case(rng, today=when.date(), sites=SITES_FRONTERA)
+            data.household = []
+            counter.last += 1
+            case = Case(id=uuid.uuid4(), organization_id=owner.organization_id,
+                        owner_id=owner.id, registered_at=when, registered_on=when.date(),
+                        updated_at=when, reference=f"CO-NSA-{when:%y}-{counter.last:07d}",
+                        status="open", priority="none", priority_rank=0,
+                        consent_basis="consent", consent_given_by="self",
+                        consent_language="es", consent_recorded_by_id=owner.id,
+                        consent_recorded_at=when)
+            case.new_data_key()
+            case_services._apply(case, data, when.date())  # the real sealing path
+            rows.append(case)
+            for kind, value in case_services.index_values(
+                    given_name=data.given_name, family_name=data.family_name,
+                    date_of_birth=case.date_of_birth, document_number=data.document_number):
+                rows.append(CaseBlindIndex(case_id=case.id, kind=kind, value=value))
+        db.session.add_all(rows)
+        db.session.commit()
+        db.session.expunge_all()
+        counter = db.session.get(ReferenceCounter, "BENCH")
+        added += sum(1 for r in rows if isinstance(r, Case))
+        if added % 50_000 < batch:
+            log(f"  seeded {have + added} cases ({added / (time.perf_counter() - start):.0f}/s)")
+    return added, time.perf_counter() - start
+
+
+def measure(app: Flask, n: int, *, repeat: int = 200,
+            log: Callable[[str], None] = print) -> Figures:
+    """Runs outside any app context: every request gets its own, as in production."""
+    rng = random.Random(11)
+    with app.app_context():
+        dialect = db.engine.dialect.name
+        sample_ids = db.session.scalars(sa.select(Case.id).where(
+            Case.document_number_enc.is_not(None)).limit(5000)).all()
+        docs = [db.session.get(Case, case_id).document_number
+                for case_id in rng.sample(list(sample_ids), min(repeat, len(sample_ids)))]
+        db.session.commit()
+    figures = Figures(n=n, database=dialect,
+                      machine=f"{platform.machine()} {platform.python_version()}")
+    client = app.test_client()
+
+    def token(email: str) -> dict[str, str]:
+        r = client.post("/api/v1/auth/tokens", json={"email": email, "password": PASSWORD})
+        return {"Authorization": "Bearer " + r.get_json()["token"]}
+
+    w_auth, m_auth = token("worker@bench.example"), token("manager@bench.example")
+
+    def dup() -> None:
+        number = docs[rng.randrange(len(docs))]
+        r = client.post("/api/v1/cases/duplicate-check", headers=m_auth,
+                        json={"document": {"type": "national_id", "number": number}})
+        assert r.status_code == 200 and r.get_json()["candidates"], r.get_json()
+
+    pages = max(1, min(n // 25, 2000))
+
+    def listing() -> None:
+        r = client.get("/api/v1/cases", headers=m_auth,
+                       query_string={"page": rng.randint(1, pages), "per_page": 25})
+        assert r.status_code == 200 and len(r.get_json()["items"]) == 25
+
+    body_rng = random.Random(5)
+
+    def body() -> dict[str, Any]:
+        data = invented_case(body_rng, today=utcnow().date(), sites=SITES_FRONTERA)
+        return {"given_name": data.given_name, "family_name": data.family_name,
+                "date_of_birth": data.date_of_birth.isoformat() if data.date_of_birth else None,
+                "age_years": data.age_years, "sex": data.sex, "nationality": data.nationality,
+                "document": {"type": "national_id", "number": f"B{body_rng.randint(1, 10**9)}"},
+                "phone": "+57 300 000 0000", "location_code": data.location_code,
+                "stage": data.stage, "languages": data.languages, "notes": "benchmark note",
+                "consent": {"data_processing": True, "given_by": "self"}}
+
+    def create() -> None:
+        r = client.post("/api/v1/cases", headers=w_auth, json=body())
+        assert r.status_code == 201, r.get_json()
+
+    def floor() -> None:
+        r = client.post("/bench/floor", json=body())
+        assert r.status_code == 201
+
+    for name, fn in (("duplicate check", dup), ("case list", listing)):
+        _timed(fn, 10)  # warm caches
+        log(f"  measuring {name}...")
+    figures.duplicate_check_ms = _pct(_timed(dup, repeat))
+    figures.case_list_ms = _pct(_timed(listing, repeat))
+    _timed(create, 10)
+    _timed(floor, 10)
+    create_samples, floor_samples = [], []
+    for _ in range(repeat):  # interleaved, so both see the same machine noise
+        create_samples += _timed(create, 1)
+        floor_samples += _timed(floor, 1)
+    figures.create_ms = _pct(create_samples)
+    figures.floor_ms = _pct(floor_samples)
+    figures.create_to_floor_ratio = round(figures.create_ms["p50"] / figures.floor_ms["p50"], 2)
+    figures.measured_at = datetime.now(UTC).isoformat(timespec="seconds")
+    return figures
+
+
+def run(database_url: str, n: int, instance: Path, out: Path | None, repeat: int = 200,
+        log: Callable[[str], None] = print) -> Figures:
+    instance.mkdir(parents=True, exist_ok=True)
+    app = make_app(database_url, instance)
+    with app.app_context():
+        worker, _manager = _setup(app)
+        log(f"Seeding up to {n} cases on {db.engine.dialect.name}...")
+        added, seconds = seed(worker, n, log=log)
+        db.session.remove()
+    figures = measure(app, n, repeat=repeat, log=log)
+    figures.seeded_now = added
+    figures.seed_seconds = round(seconds, 1)
+    figures.seed_rate_per_s = round(added / seconds, 1) if added else 0.0
+    table(figures, log)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(asdict(figures), indent=2) + "\n", encoding="utf-8")
+        log(f"Wrote {out}")
+    return figures
+
+
+def table(f: Figures, log: Callable[[str], None] = print) -> None:
+    log(f"\nfieldapp benchmark: N = {f.n:,} cases on {f.database} ({f.machine})")
+    log(f"{'measure':<44}{'p50 ms':>10}{'p95 ms':>10}")
+    if f.seeded_now:
+        log(f"{'seeding (cases/s, this run)':<44}{f.seed_rate_per_s:>10.0f}")
+    for label, d in (("duplicate check by document (API)", f.duplicate_check_ms),
+                     ("case list, 25 decrypted rows (API)", f.case_list_ms),
+                     ("create one case (API, full path)", f.create_ms),
+                     ("framework floor (bare insert in clear)", f.floor_ms)):
+        log(f"{label:<44}{d['p50']:>10.2f}{d['p95']:>10.2f}")
+    log(f"{'create / floor (p50)':<44}{f.create_to_floor_ratio:>10.2f}")
