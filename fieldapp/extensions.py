@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -57,6 +58,10 @@ class Keys:
             raise KeyRingError("No key ring loaded: create one with `flask keys generate`.")
         if ring.path is None or ext.get("fieldapp.keyring.mtime") is None:
             return
+        now = time.monotonic()
+        if now - ext.get("fieldapp.keyring.checked", 0.0) < 1.0:
+            return  # look at the file at most once a second
+        ext["fieldapp.keyring.checked"] = now
         try:
             mtime = ring.path.stat().st_mtime_ns
         except FileNotFoundError:

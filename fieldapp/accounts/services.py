@@ -13,6 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from fieldapp.accounts import passwords
 from fieldapp.accounts.models import ApiToken, Organization, User, UserSession
@@ -144,7 +145,8 @@ def issue_token(user: User) -> tuple[str, datetime]:
 
 
 def resolve_token(token: str) -> ApiToken | None:
-    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token))
+                            .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     if not row.user.active:

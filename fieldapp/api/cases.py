@@ -29,9 +29,11 @@ def _load(case_id: uuid.UUID, need: str = "cases.view") -> Case:
 
 
 def summary(case: Case) -> dict[str, object]:
+    names = case.names_or_none()
     return {"id": str(case.id), "reference": case.reference, "version": case.version,
             "status": case.status, "priority": case.priority,
-            "given_name": case.given_name, "family_name": case.family_name,
+            "given_name": names[0] if names else None,
+            "family_name": names[1] if names else None, "readable": names is not None,
             "sex": case.sex, "age_band": case.age_band, "location_code": case.location_code,
             "stage": case.stage, "registered_at": case.registered_at.isoformat(),
             "flags": [f.code for f in case.flags if f.active]}
@@ -45,8 +47,9 @@ def create_case() -> tuple[Response, int]:
     reason = data.get("duplicate_reason")
     case = services.register_case(current_user, parsed,
                                   duplicate_reason=reason if isinstance(reason, str) else None)
+    body = services.case_to_dict(case)
     db.session.commit()
-    return jsonify(services.case_to_dict(case)), 201
+    return jsonify(body), 201
 
 
 @bp.get("/cases")
@@ -56,19 +59,19 @@ def list_cases() -> Response:
     q = request.args.get("q", "").strip()
     if q:
         found = services.search_cases(current_user, q)
+        items = [summary(c) for c in found[(page - 1) * per_page: page * per_page]]
         db.session.commit()
-        items = found[(page - 1) * per_page: page * per_page]
-        return jsonify({"items": [summary(c) for c in items], "page": page,
-                        "per_page": per_page, "total": len(found)})
+        return jsonify({"items": items, "page": page, "per_page": per_page,
+                        "total": len(found)})
     filters = services.CaseFilters(
         status=_enum_arg("status", vocab.STATUSES), priority=_enum_arg("priority",
                                                                        vocab.PRIORITIES),
         flag=_enum_arg("flag", vocab.FLAG_LABELS), stage=_enum_arg("stage", vocab.STAGES),
         location_code=(request.args.get("location_code") or "").upper() or None)
     cases, total = services.list_cases(current_user, filters, page=page, per_page=per_page)
-    db.session.commit()
-    return jsonify({"items": [summary(c) for c in cases], "page": page, "per_page": per_page,
-                    "total": total})
+    items = [summary(c) for c in cases]
+    db.session.commit()  # the audit event of who saw which names
+    return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
 
 
 def _enum_arg(name: str, allowed: dict) -> str | None:
@@ -84,9 +87,10 @@ def _enum_arg(name: str, allowed: dict) -> str | None:
 def get_case(case_id: uuid.UUID) -> Response:
     case = _load(case_id)
     services.record_view(current_user, case, channel="api")
+    body = services.case_to_dict(case)
     db.session.commit()
-    response = jsonify(services.case_to_dict(case))
-    response.headers["ETag"] = f'"{case.version}"'
+    response = jsonify(body)
+    response.headers["ETag"] = f'"{body["version"]}"'
     return response
 
 
@@ -110,8 +114,9 @@ def patch_case(case_id: uuid.UUID) -> Response:
     merged = inputs.merge_patch(services.current_input(case), patch)
     parsed = inputs.parse_case(merged, today=utcnow().date(), require_consent=False)
     services.update_case(current_user, case, parsed, expected_version=expected)
+    body = services.case_to_dict(case)
     db.session.commit()
-    return jsonify(services.case_to_dict(case))
+    return jsonify(body)
 
 
 @bp.post("/cases/duplicate-check")
@@ -140,8 +145,9 @@ def close_case(case_id: uuid.UUID) -> Response:
     data = json_body()
     reason = data.get("reason")
     services.close_case(current_user, case, reason=reason if isinstance(reason, str) else "")
+    body = services.case_to_dict(case)
     db.session.commit()
-    return jsonify(services.case_to_dict(case))
+    return jsonify(body)
 
 
 @bp.post("/cases/<uuid:case_id>/reopen")
@@ -149,8 +155,9 @@ def close_case(case_id: uuid.UUID) -> Response:
 def reopen_case(case_id: uuid.UUID) -> Response:
     case = _load(case_id, "cases.reopen")
     services.reopen_case(current_user, case)
+    body = services.case_to_dict(case)
     db.session.commit()
-    return jsonify(services.case_to_dict(case))
+    return jsonify(body)
 
 
 @bp.post("/cases/<uuid:case_id>/reassign")
@@ -169,8 +176,9 @@ def reassign_case(case_id: uuid.UUID) -> Response:
             raise ValidationFailed(_l("Some fields need attention."),
                                    fields={"assignee_id": [_l("Not one of the allowed values.")]})
     services.reassign_case(current_user, case, assignee=assignee)
+    body = services.case_to_dict(case)
     db.session.commit()
-    return jsonify(services.case_to_dict(case))
+    return jsonify(body)
 
 
 @bp.post("/cases/<uuid:case_id>/consent/withdraw")
@@ -178,5 +186,6 @@ def reassign_case(case_id: uuid.UUID) -> Response:
 def withdraw_consent(case_id: uuid.UUID) -> Response:
     case = _load(case_id, "cases.edit")
     services.withdraw_consent(current_user, case)
+    body = services.case_to_dict(case)
     db.session.commit()
-    return jsonify(services.case_to_dict(case))
+    return jsonify(body)

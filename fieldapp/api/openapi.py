@@ -210,7 +210,9 @@ def _case_schemas() -> dict[str, Any]:
         "id": {"type": "string", "format": "uuid"}, "reference": {"type": "string"},
         "version": {"type": "integer"}, "status": {"type": "string"},
         "priority": {"type": "string"}, "given_name": {"type": "string"},
-        "family_name": {"type": "string"}, "sex": {"type": "string"},
+        "family_name": {"type": "string", "nullable": True}, "sex": {"type": "string"},
+        "readable": {"type": "boolean",
+                     "description": "false when this record cannot be decrypted"},
         "age_band": {"type": "string"}, "location_code": {"type": "string"},
         "stage": {"type": "string"}, "registered_at": {"type": "string", "format": "date-time"},
         "flags": {"type": "array", "items": {"type": "string"}}}}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import pycountry
@@ -58,8 +59,9 @@ class CaseInput:
     household: list[MemberInput] = field(default_factory=list)
 
 
-def nationality_codes() -> set[str]:
-    return {c.alpha_3 for c in pycountry.countries} | set(vocab.SPECIAL_NATIONALITIES)
+@lru_cache(maxsize=1)
+def nationality_codes() -> frozenset[str]:
+    return frozenset({c.alpha_3 for c in pycountry.countries} | set(vocab.SPECIAL_NATIONALITIES))
 
 
 class _Errors:

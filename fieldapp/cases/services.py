@@ -84,12 +84,16 @@ def index_values(*, given_name: str | None, family_name: str | None,
     return values
 
 
-def _reindex(case: Case) -> None:
-    db.session.execute(sa.delete(CaseBlindIndex).where(CaseBlindIndex.case_id == case.id))
-    for kind, value in index_values(given_name=case.given_name, family_name=case.family_name,
-                                    date_of_birth=case.date_of_birth,
-                                    document_number=case.document_number):
-        db.session.add(CaseBlindIndex(case_id=case.id, kind=kind, value=value))
+def _reindex(case: Case, data: CaseInput, *, new: bool = False) -> None:
+    if not new:
+        db.session.execute(sa.delete(CaseBlindIndex).where(CaseBlindIndex.case_id == case.id))
+    rows = [{"case_id": case.id, "kind": kind, "value": value} for kind, value in index_values(
+        given_name=data.given_name, family_name=data.family_name,
+        date_of_birth=data.date_of_birth.isoformat() if data.date_of_birth else None,
+        document_number=data.document_number)]
+    if rows:
+        db.session.flush()  # the case row exists before its index rows reference it
+        db.session.execute(sa.insert(CaseBlindIndex), rows)
 
 
 # -- registration -------------------------------------------------------------------------
@@ -116,9 +120,11 @@ def _apply(case: Case, data: CaseInput, on: date) -> None:
     case.notes = data.notes
 
 
-def _set_household(case: Case, members: list[MemberInput], on: date) -> None:
-    case.household.clear()
-    db.session.flush()
+def _set_household(case: Case, members: list[MemberInput], on: date, *,
+                   new: bool = False) -> None:
+    if not new:
+        case.household.clear()
+        db.session.flush()
     for position, m in enumerate(members):
         band = vocab.age_band(vocab.age_on(m.date_of_birth, on)) if m.date_of_birth else None
         member = HouseholdMember(id=uuid.uuid4(), position=position,
@@ -147,10 +153,10 @@ def register_case(actor: User, data: CaseInput, *, duplicate_reason: str | None 
     if duplicate_reason:
         case.duplicate_reason = duplicate_reason
     db.session.add(case)
-    _set_household(case, data.household, on)
-    db.session.flush()
-    _reindex(case)
-    db.session.flush()
+    case.household = []
+    case.flags = []
+    _set_household(case, data.household, on, new=True)
+    _reindex(case, data, new=True)
     audit.record("case.created", actor=actor, object_type="case", object_id=case.id,
                  details={"duplicate_override": bool(duplicate_reason)})
     return case
@@ -249,7 +255,7 @@ def list_cases(actor: User, filters: CaseFilters, *, page: int = 1,
         stmt.with_only_columns(Case.id).subquery())) or 0
     rows = db.session.scalars(
         stmt.order_by(Case.priority_rank.desc(), Case.registered_at.desc(), Case.id)
-        .limit(per_page).offset((page - 1) * per_page)
+        .limit(per_page).offset((page - 1) * per_page).options(selectinload(Case.flags))
     ).all()
     audit.record("cases.listed", actor=actor, object_type="case",
                  details={"count": len(rows), "case_ids": [str(c.id) for c in rows]})
@@ -378,7 +384,7 @@ def update_case(actor: User, case: Case, data: CaseInput, *, expected_version: i
     if not changed:
         return []
     if {"given_name", "family_name", "date_of_birth", "document"} & set(changed):
-        _reindex(case)
+        _reindex(case, data)
     case.updated_at = now
     try:
         db.session.flush()

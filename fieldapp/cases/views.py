@@ -75,8 +75,9 @@ def index() -> str:
         filters_value = services.CaseFilters(**{k: v or None for k, v in filters.data.items()})
     cases, total = services.list_cases(current_user, filters_value, page=page,
                                        per_page=PER_PAGE)
+    html = _list_page(cases, total, page, filters, SearchForm(), searched=False)
     db.session.commit()  # the audit event of who saw which names
-    return _list_page(cases, total, page, filters, SearchForm(), searched=False)
+    return html
 
 
 @bp.post("/search")
@@ -87,8 +88,9 @@ def search() -> View:
     if not form.validate_on_submit():
         return redirect(url_for("cases.index"))
     cases = services.search_cases(current_user, form.q.data or "")
+    html = _list_page(cases, len(cases), 1, _filter_form(), form, searched=True)
     db.session.commit()
-    return _list_page(cases, len(cases), 1, _filter_form(), form, searched=True)
+    return html
 
 
 def _case_form(**kwargs: Any) -> CaseForm:
