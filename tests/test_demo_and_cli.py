@@ -59,7 +59,7 @@ def test_demo_network_matches_the_spec(app):
 
 @pytest.mark.parametrize("email", sorted(EXPECTED_ROLES))
 def test_every_demo_user_logs_in_and_lands_home(app, client, email):
-    demo.seed(DEMO_PASSWORD)
+    demo.seed(DEMO_PASSWORD, with_cases=False)
     db.session.commit()
     assert login(client, email, DEMO_PASSWORD).status_code == 302
     assert client.get("/").status_code == 200
@@ -105,3 +105,21 @@ def test_organizations_cli_create(app):
                               "platform", "--country", "XX"])
     assert bad.exit_code != 0
     assert db.session.scalar(sa.select(Organization).where(Organization.name == "Nowhere")) is None
+
+
+def test_demo_cases_are_spread_and_readable(app):
+    from fieldapp.cases.models import Case
+    from fieldapp.keyops import services as keyops
+
+    demo.seed(DEMO_PASSWORD)
+    db.session.commit()
+    cases = db.session.scalars(sa.select(Case)).all()
+    assert len(cases) == sum(n for n, _sites in demo.DEMO_CASES.values())
+    assert len({c.location_code for c in cases}) >= 5
+    assert len({c.stage for c in cases}) >= 4
+    assert {c.age_band for c in cases} == {"0-4", "5-11", "12-17", "18-59", "60+"}
+    assert len({c.registered_on.strftime("%Y-%m") for c in cases}) >= 10
+    rumichaca = db.session.scalar(sa.select(Organization).where(
+        Organization.name == "Casa de Acogida Rumichaca"))
+    assert sum(c.organization_id == rumichaca.id for c in cases) == 80
+    assert keyops.verify().failures == []

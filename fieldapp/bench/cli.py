@@ -21,6 +21,10 @@ def bench_command(n: int, database_url: str, out: str | None, repeat: int) -> No
     from fieldapp.bench.run import run
 
     if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////"):
-        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        # Relative to the current directory (Flask-SQLAlchemy would read it as relative
+        # to the instance folder).
+        path = Path(database_url.removeprefix("sqlite:///")).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        database_url = "sqlite:///" + str(path)
     run(database_url, n, Path("bench"), Path(out) if out else None, repeat=repeat,
         log=click.echo)

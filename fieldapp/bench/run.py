@@ -125,6 +125,7 @@ def _setup(app: Flask) -> tuple[User, User]:
 def seed(owner: User, target: int, *, batch: int = 2000, seed_value: int = 7,
          log: Callable[[str], None] = print) -> tuple[int, float]:
     """Bring the bench organization up to `target` cases. Returns (added, seconds)."""
+    owner_id, org_id = owner.id, owner.organization_id  # the session is cleared per batch
     have = db.session.scalar(sa.select(sa.func.count()).select_from(Case)) or 0
     rng = random.Random(seed_value + have)
     start = time.perf_counter()
@@ -140,12 +141,12 @@ def seed(owner: User, target: int, *, batch: int = 2000, seed_value: int = 7,
             data = invented_case(rng, today=when.date(), sites=SITES_FRONTERA)
             data.household = []
             counter.last += 1
-            case = Case(id=uuid.uuid4(), organization_id=owner.organization_id,
-                        owner_id=owner.id, registered_at=when, registered_on=when.date(),
+            case = Case(id=uuid.uuid4(), organization_id=org_id,
+                        owner_id=owner_id, registered_at=when, registered_on=when.date(),
                         updated_at=when, reference=f"CO-NSA-{when:%y}-{counter.last:07d}",
                         status="open", priority="none", priority_rank=0,
                         consent_basis="consent", consent_given_by="self",
-                        consent_language="es", consent_recorded_by_id=owner.id,
+                        consent_language="es", consent_recorded_by_id=owner_id,
                         consent_recorded_at=when)
             case.new_data_key()
             case_services._apply(case, data, when.date())  # the real sealing path

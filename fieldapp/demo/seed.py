@@ -55,7 +55,7 @@ def database_is_empty() -> bool:
     return not db.session.scalar(sa.select(sa.func.count()).select_from(Organization))
 
 
-def seed(password: str | None = None) -> str | None:
+def seed(password: str | None = None, *, with_cases: bool = True) -> str | None:
     """Seed the demo network when the database has no organization yet.
 
     Returns the demo password when it seeded (generated unless given), else None.
@@ -77,7 +77,7 @@ def seed(password: str | None = None) -> str | None:
             user.set_roles(roles)
             db.session.add(user)
     db.session.flush()
-    cases = seed_cases()
+    cases = seed_cases() if with_cases else 0
     audit.record("demo.seeded", details={"organizations": len(DEMO_ORGANIZATIONS),
                                          "users": len(DEMO_EMAILS), "cases": cases})
     return password

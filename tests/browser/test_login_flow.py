@@ -14,7 +14,7 @@ PASSWORD = "demo passphrase in browser"
 
 @pytest.fixture
 def demo_network(app):
-    demo.seed(PASSWORD)
+    demo.seed(PASSWORD, with_cases=False)
     db.session.commit()
 
 
