@@ -88,6 +88,7 @@ def _init_extensions(app: Flask) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
     keys.init_app(app)
+    _load_rules(app)
     db.init_app(app)
     with app.app_context():
         configure_engine(app, db.engine)
@@ -104,6 +105,17 @@ def _init_extensions(app: Flask) -> None:
 
     # Models must be imported so that metadata (and Alembic) knows every table.
     import fieldapp.models  # noqa: F401
+
+
+def _load_rules(app: Flask) -> None:
+    """The risk rule set, validated now: a broken file stops the app with its reason."""
+    from fieldapp.risk import RuleSetError, load_rule_set
+
+    try:
+        app.extensions["fieldapp.rules"] = load_rule_set(app.config.get("RISK_RULES_PATH"))
+    except RuleSetError as exc:
+        raise ConfigurationError(f"Refusing to start: the risk rule set is broken: {exc}") \
+            from exc
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, current_app, has_request_context, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -125,6 +125,8 @@ def rule(permission: str) -> Callable[[F], F]:
 
 
 def is_api_request() -> bool:
+    if not has_request_context():
+        return False
     return request.blueprint is not None and request.blueprint.split(".")[0] == "api"
 
 

@@ -79,6 +79,12 @@ class Keys:
         self._fresh()
         return current_app.extensions["fieldapp.crypto"]
 
+    def reload(self) -> None:
+        """Read the key file again now (after restoring it from a backup, say)."""
+        current = current_app.extensions.get("fieldapp.keyring")
+        if current is not None and current.path is not None:
+            self._install(current_app, KeyRing.load(current.path), current.path)
+
     def save(self, ring: KeyRing) -> None:
         """Write the ring to its file (atomically, 0600) and use it from now on."""
         current = self.ring

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from fieldapp import authz
 from fieldapp.accounts.models import User
 from fieldapp.api.blueprint import bp, json_body, paging
-from fieldapp.cases import inputs, services, vocab
+from fieldapp.cases import assessment, inputs, services, vocab
 from fieldapp.cases.models import Case
 from fieldapp.db import utcnow
 from fieldapp.exceptions import DomainError, ValidationFailed
@@ -45,8 +45,13 @@ def create_case() -> tuple[Response, int]:
     data = json_body()
     parsed = inputs.parse_case(data, today=utcnow().date())
     reason = data.get("duplicate_reason")
+    answers = None
+    if data.get("assessment") is not None:
+        block = data["assessment"]
+        answers = block.get("answers", {}) if isinstance(block, dict) else block
     case = services.register_case(current_user, parsed,
-                                  duplicate_reason=reason if isinstance(reason, str) else None)
+                                  duplicate_reason=reason if isinstance(reason, str) else None,
+                                  answers=answers)
     body = services.case_to_dict(case)
     db.session.commit()
     return jsonify(body), 201
@@ -187,5 +192,53 @@ def withdraw_consent(case_id: uuid.UUID) -> Response:
     case = _load(case_id, "cases.edit")
     services.withdraw_consent(current_user, case)
     body = services.case_to_dict(case)
+    db.session.commit()
+    return jsonify(body)
+
+
+@bp.put("/cases/<uuid:case_id>/assessment")
+@authz.rule("cases.edit")
+def put_assessment(case_id: uuid.UUID) -> Response:
+    case = _load(case_id, "cases.edit")
+    data = json_body()
+    result = assessment.save_assessment(current_user, case, data.get("answers", {}))
+    body = assessment.assessment_response(case, result)
+    db.session.commit()
+    return jsonify(body)
+
+
+@bp.get("/cases/<uuid:case_id>/assessment")
+@authz.rule("cases.view")
+def get_assessment(case_id: uuid.UUID) -> Response:
+    case = _load(case_id)
+    services.record_view(current_user, case, channel="api")
+    body = assessment.assessment_response(case)
+    db.session.commit()
+    return jsonify(body)
+
+
+@bp.post("/cases/<uuid:case_id>/flags")
+@authz.rule("cases.edit")
+def add_flag(case_id: uuid.UUID) -> tuple[Response, int]:
+    case = _load(case_id, "cases.edit")
+    data = json_body()
+    row = assessment.add_manual_flag(
+        current_user, case, code=str(data.get("code") or ""),
+        reason=data.get("reason") if isinstance(data.get("reason"), str) else "",
+        severity=data.get("severity") or None)
+    body = assessment.flag_to_dict(row)
+    db.session.commit()
+    return jsonify(body), 201
+
+
+@bp.post("/cases/<uuid:case_id>/flags/<code>/dismiss")
+@authz.rule("cases.edit")
+def dismiss_flag(case_id: uuid.UUID, code: str) -> Response:
+    case = _load(case_id, "cases.edit")
+    data = json_body()
+    row = assessment.dismiss_flag(
+        current_user, case, code=code,
+        reason=data.get("reason") if isinstance(data.get("reason"), str) else "")
+    body = assessment.flag_to_dict(row)
     db.session.commit()
     return jsonify(body)

@@ -169,6 +169,40 @@ def _case_paths() -> dict[str, Any]:
                 "type": "object", "properties": {
                     "assignee_id": {"type": "string", "format": "uuid", "nullable": True}}}}}},
             "responses": {"200": ok_case, **_error_responses(400, 401, 403, 404, 422)}}},
+        "/cases/{case_id}/assessment": {
+            "put": {"summary": "Replace the risk questionnaire (keys left out are unanswered)",
+                    "parameters": [CASE_ID],
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": {"type": "object", "properties": {
+                            "answers": {"type": "object"}}}}}},
+                    "responses": {"200": {"description": "Groups, flags, priority, open "
+                                                         "questions",
+                                          "content": _json("AssessmentResult")},
+                                  **_error_responses(400, 401, 403, 404, 409, 422)}},
+            "get": {"summary": "The current answers and what they mean",
+                    "parameters": [CASE_ID],
+                    "responses": {"200": {"description": "Assessment",
+                                          "content": _json("AssessmentResult")},
+                                  **_error_responses(401, 403, 404)}}},
+        "/cases/{case_id}/flags": {"post": {
+            "summary": "Add a manual flag with a reason (severity defaults to the rule table's)",
+            "parameters": [CASE_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["code", "reason"], "properties": {
+                    "code": {"type": "string"}, "reason": {"type": "string"},
+                    "severity": {"type": "string",
+                                 "enum": ["low", "medium", "high", "urgent"]}}}}}},
+            "responses": {"201": {"description": "The flag", "content": _json("Flag")},
+                          **_error_responses(400, 401, 403, 404, 409, 422)}}},
+        "/cases/{case_id}/flags/{code}/dismiss": {"post": {
+            "summary": "Dismiss an active flag with a reason",
+            "parameters": [CASE_ID, {"name": "code", "in": "path", "required": True,
+                                     "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["reason"],
+                "properties": {"reason": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "The flag", "content": _json("Flag")},
+                          **_error_responses(400, 401, 403, 404, 422)}}},
         "/cases/{case_id}/consent/withdraw": {"post": {
             "summary": "Record that the person withdrew consent (blocks new referrals)",
             "parameters": [CASE_ID],
@@ -231,7 +265,29 @@ def _case_schemas() -> dict[str, Any]:
                  "flags": {"type": "array", "items": {"type": "object"}},
                  "closed_at": {"type": "string", "format": "date-time", "nullable": True},
                  "closure_reason": {"type": "string", "nullable": True}}}]}
-    return {"CaseInput": case_input, "CaseSummary": summary, "Case": case}
+    flag = {"type": "object", "properties": {
+        "code": {"type": "string"},
+        "severity": {"type": "string", "enum": ["low", "medium", "high", "urgent"]},
+        "source": {"type": "string", "enum": ["rule", "manual"]},
+        "reasons": {"type": "array", "items": {"type": "string"}},
+        "active": {"type": "boolean"}, "dismissed": {"type": "boolean"},
+        "dismissal_reason": {"type": "string", "nullable": True},
+        "set_at": {"type": "string", "format": "date-time"},
+        "set_by": {"type": "string", "format": "uuid", "nullable": True},
+        "rule_set_version": {"type": "string", "nullable": True},
+        "plan": {"type": "string", "nullable": True},
+        "unhcr_codes": {"type": "array", "items": {"type": "string"}}}}
+    result = {"type": "object", "properties": {
+        "flags": {"type": "array", "items": {"$ref": "#/components/schemas/Flag"}},
+        "groups": {"type": "array", "items": {"type": "string"}},
+        "priority": {"type": "string"},
+        "open_questions": {"type": "array", "items": {"type": "string"}},
+        "open_question_labels": {"type": "object",
+                                 "additionalProperties": {"type": "string"}},
+        "rule_set_version": {"type": "string"},
+        "answers": {"type": "object"}}}
+    return {"CaseInput": case_input, "CaseSummary": summary, "Case": case, "Flag": flag,
+            "AssessmentResult": result}
 
 
 @bp.get("/openapi.json")

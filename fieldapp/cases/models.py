@@ -68,6 +68,12 @@ class Case(db.Model):
     consent_note_enc: Mapped[bytes | None] = mapped_column(Blob)
     closure_reason_enc: Mapped[bytes | None] = mapped_column(Blob)
     duplicate_reason_enc: Mapped[bytes | None] = mapped_column(Blob)
+    assessment_enc: Mapped[bytes | None] = mapped_column(Blob)
+
+    # The latest risk assessment: answers sealed above; when, by whom, which rules.
+    assessed_on: Mapped[date | None] = mapped_column(sa.Date)
+    assessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assessed_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
 
     given_name = Sealed("given_name")
     family_name = Sealed("family_name")
@@ -82,6 +88,7 @@ class Case(db.Model):
     consent_note = Sealed("consent_note")
     closure_reason = Sealed("closure_reason")
     duplicate_reason = Sealed("duplicate_reason")
+    assessment = Sealed("assessment")  # JSON: the questionnaire's answers
 
     key: Mapped[CaseKey | None] = relationship(
         back_populates="case", cascade="all, delete-orphan", lazy="joined", uselist=False)
@@ -89,6 +96,8 @@ class Case(db.Model):
         back_populates="case", cascade="all, delete-orphan", order_by="HouseholdMember.position")
     flags: Mapped[list[CaseFlag]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseFlag.code")
+    groups: Mapped[list[CaseGroup]] = relationship(
+        cascade="all, delete-orphan", order_by="CaseGroup.code")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -217,9 +226,16 @@ class CaseFlag(db.Model):
     dismissed_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
     reasons_enc: Mapped[bytes | None] = mapped_column(Blob)
     dismissal_reason_enc: Mapped[bytes | None] = mapped_column(Blob)
+    manual_reason_enc: Mapped[bytes | None] = mapped_column(Blob)
 
-    reasons = Sealed("reasons")  # JSON
+    reasons = Sealed("reasons")  # JSON list of the rule reasons (source text) that fired
     dismissal_reason = Sealed("dismissal_reason")
+    manual_reason = Sealed("manual_reason")
+
+    @property
+    def counts(self) -> bool:
+        """Active and not dismissed: the flag counts for priority and routing."""
+        return self.active and self.dismissed_at is None
 
     case: Mapped[Case] = relationship(back_populates="flags")
 

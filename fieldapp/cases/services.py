@@ -23,7 +23,7 @@ from fieldapp import authz
 from fieldapp.accounts.models import User
 from fieldapp.accounts.roles import Role
 from fieldapp.audit import services as audit
-from fieldapp.cases import vocab
+from fieldapp.cases import assessment, vocab
 from fieldapp.cases.inputs import CaseInput, MemberInput
 from fieldapp.cases.models import (
     Case,
@@ -136,8 +136,9 @@ def _set_household(case: Case, members: list[MemberInput], on: date, *,
 
 
 def register_case(actor: User, data: CaseInput, *, duplicate_reason: str | None = None,
-                  now: datetime | None = None) -> Case:
-    """Create a case with its own data key, sealed fields and blind indexes."""
+                  answers: dict[str, Any] | None = None, now: datetime | None = None) -> Case:
+    """Create a case with its own data key, sealed fields and blind indexes; derive its
+    groups and flags (from the assessment answers when given, else from age and sex)."""
     now = now or utcnow()
     on = now.date()
     case = Case(id=uuid.uuid4(), organization_id=actor.organization_id, owner_id=actor.id,
@@ -159,6 +160,10 @@ def register_case(actor: User, data: CaseInput, *, duplicate_reason: str | None 
     _reindex(case, data, new=True)
     audit.record("case.created", actor=actor, object_type="case", object_id=case.id,
                  details={"duplicate_override": bool(duplicate_reason)})
+    if answers is not None:
+        assessment.save_assessment(actor, case, answers, now=now)
+    else:
+        assessment.recompute(case, actor=actor, now=now)
     return case
 
 
@@ -177,8 +182,8 @@ def case_to_dict(case: Case) -> dict[str, Any]:
         "priority": case.priority,
         "registered_at": case.registered_at.isoformat(),
         "age_band": case.age_band,
-        "groups": [],
-        "flags": [],
+        "groups": [g.code for g in case.groups],
+        "flags": [assessment.flag_to_dict(f) for f in case.flags],
         "given_name": case.given_name,
         "family_name": case.family_name,
         "date_of_birth": case.date_of_birth,
@@ -350,13 +355,25 @@ def check_version(case: Case, expected_version: int) -> None:
 
 def current_input(case: Case) -> dict[str, Any]:
     """The case's editable values in the API's shape (for PATCH merges and edit forms)."""
-    d = case_to_dict(case)
-    return {k: d[k] for k in ("given_name", "family_name", "date_of_birth", "age_years", "sex",
-                              "nationality", "document", "phone", "address", "location_code",
-                              "stage", "languages", "notes", "household")} | {
+    return {
+        "given_name": case.given_name, "family_name": case.family_name,
+        "date_of_birth": case.date_of_birth,
+        "age_years": int(case.age_years) if case.age_years is not None else None,
+        "sex": case.sex, "nationality": case.nationality,
+        "document": ({"type": case.document_type, "number": case.document_number}
+                     if case.document_number else None),
+        "phone": case.phone, "address": case.address, "location_code": case.location_code,
+        "stage": case.stage,
+        "languages": json.loads(case.languages) if case.languages else [],
+        "notes": case.notes,
+        "household": [
+            {"given_name": m.given_name, "family_name": m.family_name or None,
+             "date_of_birth": m.date_of_birth, "sex": m.sex, "relationship": m.relationship_code}
+            for m in case.household],
         "consent": {"data_processing": True, "basis": case.consent_basis,
                     "given_by": case.consent_given_by, "language": case.consent_language,
-                    "note": case.consent_note}}
+                    "note": case.consent_note},
+    }
 
 
 def update_case(actor: User, case: Case, data: CaseInput, *, expected_version: int,
@@ -385,6 +402,8 @@ def update_case(actor: User, case: Case, data: CaseInput, *, expected_version: i
         return []
     if {"given_name", "family_name", "date_of_birth", "document"} & set(changed):
         _reindex(case, data)
+    if {"date_of_birth", "age_years", "sex", "nationality"} & set(changed):
+        assessment.recompute(case, actor=actor, now=now)
     case.updated_at = now
     try:
         db.session.flush()

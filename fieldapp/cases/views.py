@@ -169,8 +169,17 @@ def detail(case_id: uuid.UUID) -> str:
             + [(str(u.id), u.name) for u in services.assignable_users(case)])
     ids = [i for i in (case.owner_id, case.assignee_id, case.consent_recorded_by_id) if i]
     people = {u.id: u.name for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
+    from fieldapp.cases import assessment as risk
+    from fieldapp.cases import risk_labels
+    from fieldapp.cases.assessment_forms import DismissFlagForm
+    from fieldapp.cases.assessment_views import flag_form
+
     return render_template(
         "cases/detail.html", case=case, v=values, people=people,
+        open_questions=risk.evaluate(case).open_questions if case.status == "open" else (),
+        group_labels=risk_labels.GROUP_LABELS, question_label=risk_labels.question_label,
+        dismiss_form=DismissFlagForm(), flag_form=flag_form(),
+        can_edit=authz.can(current_user, "cases.edit", case),
         languages_list=json.loads(case.languages) if case.languages else [],
         close_form=close_form, action_form=SimpleActionForm(), reassign_form=reassign_form,
         can_close=authz.can(current_user, "cases.close", case),
@@ -280,3 +289,7 @@ def withdraw_consent(case_id: uuid.UUID) -> Response:
         flash(_("Withdrawal of consent recorded. No new referrals can be made for this case."),
               "success")
     return redirect(url_for("cases.detail", case_id=case_id))
+
+
+# The assessment page and flag actions live in their own module, on this blueprint.
+from fieldapp.cases import assessment_views  # noqa: E402,F401

@@ -22,7 +22,7 @@ def own_keyring(app, tmp_path):
     shutil.copy2(original, backup)
     yield
     shutil.copy2(backup, original)
-    keys.ring  # noqa: B018 - reload the restored file
+    keys.reload()
 
 
 def _kek_ids() -> set[str]:

@@ -1,0 +1,247 @@
+"""Risk assessment of a case: sealed answers, derived groups and flags, manual flags.
+
+The engine (fieldapp.risk) decides; this module stores what it decided, keeps
+people's decisions (manual flags, dismissals) and records who did what.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from fieldapp.accounts.models import User
+from fieldapp.audit import services as audit
+from fieldapp.cases import vocab
+from fieldapp.cases.models import Case, CaseFlag, CaseGroup
+from fieldapp.db import utcnow
+from fieldapp.exceptions import Conflict, DomainError, ValidationFailed
+from fieldapp.risk import Assessment, RuleSet
+from fieldapp.risk.engine import SEVERITIES, SEVERITY_RANK, AnswerError
+
+INVALID_ANSWER = {
+    "unknown_question": _l("Not a question of this questionnaire."),
+    "invalid_value": _l("Not one of the allowed values."),
+    "not_an_object": _l("Some fields need attention."),
+}
+
+
+class FlagNotFound(DomainError):
+    code = "not_found"
+    status = 404
+
+
+def rule_set() -> RuleSet:
+    return current_app.extensions["fieldapp.rules"]
+
+
+def answers_of(case: Case) -> dict[str, Any]:
+    return json.loads(case.assessment) if case.assessment else {}
+
+
+def age_of(case: Case, on: date) -> int:
+    """Age on `on`: from the date of birth, else the recorded age plus the years since."""
+    if case.date_of_birth:
+        return vocab.age_on(date.fromisoformat(case.date_of_birth), on)
+    recorded = int(case.age_years or 0)
+    return recorded + max(0, vocab.age_on(case.registered_on, on))
+
+
+def evaluate(case: Case, answers: dict[str, Any] | None = None,
+             on: date | None = None) -> Assessment:
+    on = on or case.assessed_on or utcnow().date()
+    return rule_set().evaluate(answers_of(case) if answers is None else answers,
+                               age=age_of(case, on), sex=case.sex,
+                               nationality=case.nationality)
+
+
+def _reasons(row: CaseFlag) -> list[str]:
+    return json.loads(row.reasons) if row.reasons else []
+
+
+def recompute(case: Case, *, actor: User | None, now: datetime | None = None) -> Assessment:
+    """Bring groups, rule flags and priority in line with the answers and the record.
+
+    Manual flags are people's decisions and are left alone. A dismissed rule flag stays
+    dismissed unless the reasons it fires for change.
+    """
+    now = now or utcnow()
+    result = evaluate(case, on=case.assessed_on or now.date())
+    wanted_groups = set(result.groups)
+    for row in list(case.groups):
+        if row.code not in wanted_groups:
+            case.groups.remove(row)
+    for code in sorted(wanted_groups - {g.code for g in case.groups}):
+        case.groups.append(CaseGroup(code=code))
+
+    rows = {f.code: f for f in case.flags}
+    for fired in result.flags:
+        row = rows.get(fired.code)
+        reasons = list(fired.reasons)
+        if row is None:
+            row = CaseFlag(id=uuid.uuid4(), code=fired.code, severity=fired.severity,
+                           source="rule", active=True, rule_set_version=result.rule_set_version,
+                           set_at=now)
+            case.flags.append(row)
+            row.reasons = json.dumps(reasons)
+            _flag_event("flag.raised", case, row, actor)
+            continue
+        if row.source == "manual":
+            continue
+        same_reasons = _reasons(row) == reasons
+        if row.dismissed_at is not None:
+            if same_reasons:
+                continue  # people said no to exactly this; respect it
+            row.dismissed_at = None
+            row.dismissed_by_id = None
+            row.dismissal_reason = None
+            row.active = True
+            _flag_event("flag.reinstated", case, row, actor)
+        elif not row.active:
+            row.active = True
+            _flag_event("flag.raised", case, row, actor)
+        if not same_reasons or row.severity != fired.severity:
+            row.severity = fired.severity
+            row.reasons = json.dumps(reasons)
+            row.set_at = now
+        row.rule_set_version = result.rule_set_version
+    fired_codes = {f.code for f in result.flags}
+    for code, row in rows.items():
+        if row.source == "rule" and code not in fired_codes and row.active:
+            row.active = False
+            _flag_event("flag.cleared", case, row, actor)
+    set_priority(case)
+    return result
+
+
+def set_priority(case: Case) -> None:
+    """Priority is the highest severity among the flags that count."""
+    top = max((f.severity for f in case.flags if f.counts), key=SEVERITY_RANK.__getitem__,
+              default="none")
+    case.priority = top
+    case.priority_rank = vocab.PRIORITY_RANK[top]
+
+
+def _flag_event(action: str, case: Case, row: CaseFlag, actor: User | None) -> None:
+    audit.record(action, actor=actor, object_type="case", object_id=case.id,
+                 organization_id=case.organization_id,
+                 details={"flag": row.code, "severity": row.severity, "source": row.source})
+
+
+def save_assessment(actor: User, case: Case, answers: Any, *,
+                    now: datetime | None = None) -> Assessment:
+    """Replace the whole questionnaire (keys left out are unanswered) and recompute."""
+    now = now or utcnow()
+    if case.status != "open":
+        raise Conflict(_l("This case is closed. Reopen it first."))
+    try:
+        clean = rule_set().validate_answers(answers)
+    except AnswerError as exc:
+        raise ValidationFailed(
+            _l("Some answers need attention."),
+            fields={f"answers.{k}": [INVALID_ANSWER.get(v, INVALID_ANSWER["invalid_value"])]
+                    for k, v in exc.fields.items()}) from None
+    case.assessment = json.dumps(clean, sort_keys=True) if clean else None
+    case.assessed_on = now.date()
+    case.assessed_at = now
+    case.assessed_by_id = actor.id
+    case.updated_at = now
+    result = recompute(case, actor=actor, now=now)
+    audit.record("case.assessed", actor=actor, object_type="case", object_id=case.id,
+                 organization_id=case.organization_id,
+                 details={"answered": len(clean), "rule_set_version": result.rule_set_version})
+    return result
+
+
+def add_manual_flag(actor: User, case: Case, *, code: str, reason: str,
+                    severity: str | None = None, now: datetime | None = None) -> CaseFlag:
+    now = now or utcnow()
+    fields: dict[str, list] = {}
+    if code not in rule_set().flag_codes():
+        fields["code"] = [_l("Not one of the allowed values.")]
+    if severity is not None and severity not in SEVERITIES:
+        fields["severity"] = [_l("Not one of the allowed values.")]
+    if not reason or not reason.strip():
+        fields["reason"] = [_l("Give a reason.")]
+    if fields:
+        raise ValidationFailed(_l("The flag was not added."), fields=fields)
+    severity = severity or rule_set().default_severity(code)
+    row = next((f for f in case.flags if f.code == code), None)
+    if row is not None and row.counts:
+        raise Conflict(_l("This flag is already active on the case."))
+    if row is None:
+        row = CaseFlag(id=uuid.uuid4(), code=code)
+        case.flags.append(row)
+    row.source = "manual"
+    row.severity = severity
+    row.active = True
+    row.dismissed_at = None
+    row.dismissed_by_id = None
+    row.dismissal_reason = None
+    row.set_by_id = actor.id
+    row.set_at = now
+    row.rule_set_version = None
+    row.manual_reason = reason.strip()[:2000]
+    case.updated_at = now
+    set_priority(case)
+    _flag_event("flag.added", case, row, actor)
+    return row
+
+
+def dismiss_flag(actor: User, case: Case, *, code: str, reason: str,
+                 now: datetime | None = None) -> CaseFlag:
+    now = now or utcnow()
+    row = next((f for f in case.flags if f.code == code), None)
+    if row is None or not row.counts:
+        raise FlagNotFound(_l("No active flag with this code on the case."))
+    if not reason or not reason.strip():
+        raise ValidationFailed(_l("Give a reason."), fields={"reason": [_l("Give a reason.")]})
+    row.active = False
+    row.dismissed_at = now
+    row.dismissed_by_id = actor.id
+    row.dismissal_reason = reason.strip()[:2000]
+    case.updated_at = now
+    set_priority(case)
+    _flag_event("flag.dismissed", case, row, actor)
+    return row
+
+
+def flag_to_dict(row: CaseFlag) -> dict[str, Any]:
+    from fieldapp.cases.risk_labels import reason_text
+
+    rules = [r for r in rule_set().rules if r.flag == row.code]
+    unhcr = list(dict.fromkeys(r.unhcr for r in rules if r.unhcr))
+    return {
+        "code": row.code,
+        "severity": row.severity,
+        "source": row.source,
+        "reasons": ([reason_text(r) for r in _reasons(row)] if row.source == "rule"
+                    else [row.manual_reason] if row.manual_reason else []),
+        "active": row.counts,
+        "dismissed": row.dismissed_at is not None,
+        "dismissal_reason": row.dismissal_reason,
+        "set_at": row.set_at.isoformat(),
+        "set_by": str(row.set_by_id) if row.set_by_id else None,
+        "rule_set_version": row.rule_set_version,
+        "plan": rules[0].plan if rules else None,
+        "unhcr_codes": unhcr,
+    }
+
+
+def assessment_response(case: Case, result: Assessment | None = None) -> dict[str, Any]:
+    from fieldapp.cases.risk_labels import question_label
+
+    result = result or evaluate(case)
+    return {
+        "flags": [flag_to_dict(f) for f in case.flags],
+        "groups": [g.code for g in case.groups],
+        "priority": case.priority,
+        "open_questions": list(result.open_questions),
+        "open_question_labels": {k: question_label(k) for k in result.open_questions},
+        "rule_set_version": result.rule_set_version,
+        "answers": answers_of(case),
+    }

@@ -1,0 +1,155 @@
+"""Translatable labels of the risk questionnaire, groups, severities and flags.
+
+The rule file names questions, values and flags by code; people read these.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
+from fieldapp.cases.vocab import FLAG_LABELS
+
+GROUP_LABELS = {
+    "WOMEN_GIRLS": _l("Women and girls"),
+    "LGBTIQ": _l("LGBTIQ+ persons"),
+    "CHILDREN": _l("Children and adolescents"),
+    "ETHNIC": _l("Ethnic and racial groups"),
+    "OLDER": _l("Older adults"),
+    "DISABILITY": _l("Persons with disabilities"),
+}
+
+SEVERITY_LABELS = {
+    "urgent": _l("Urgent"),
+    "high": _l("High"),
+    "medium": _l("Medium"),
+    "low": _l("Low"),
+}
+
+YES_NO = {True: _l("Yes"), False: _l("No")}
+
+QUESTIONS = {
+    "accompaniment": _l("Who is the child travelling with?"),
+    "document_status": _l("Identity document"),
+    "can_prove_nationality": _l("Can the person prove their nationality?"),
+    "born_outside_nationality_country": _l(
+        "Was the person born outside the country of their nationality?"),
+    "birth_registered": _l("Was the birth registered?"),
+    "regular_status": _l("Migration status in this country"),
+    "fear_of_return": _l("Does the person fear returning to their country?"),
+    "detention_or_deportation_threat": _l(
+        "Has the person been threatened with detention or deportation?"),
+    "trafficking_indicators": _l("Signs of trafficking"),
+    "gbv": _l("Gender-based violence"),
+    "washington_group": _l("Difficulty doing these activities (Washington Group)"),
+    "separated_from_caregiver_or_device": _l(
+        "Separated from a caregiver, or from a wheelchair, hearing aid or other device?"),
+    "without_support": _l("Lives alone or has nobody to care for them?"),
+    "chronic_illness": _l("Lives with a chronic illness?"),
+    "serious_medical_condition": _l("Has a serious medical condition needing care now?"),
+    "pregnant_or_lactating": _l("Pregnant or breastfeeding?"),
+    "single_head_of_household": _l("Heads a household alone?"),
+    "dependents": _l("How many dependants?"),
+    "lgbtiq": _l("Does the person identify as LGBTIQ+ and agree to record it?"),
+    "lgbtiq_violence_or_discrimination": _l(
+        "Has faced violence or discrimination for being LGBTIQ+?"),
+    "needs_gender_identity_documents": _l(
+        "Needs identity documents that match their gender?"),
+    "ethnicity": _l("Self-identified ethnic group"),
+    "speaks_host_language": _l("Speaks the language of this country?"),
+    "family_member_missing": _l("Is a family member missing?"),
+    "family_separated_in_transit": _l("Was the family separated on the way?"),
+    "human_rights_defender_at_risk": _l("Is the person a human rights defender at risk?"),
+}
+
+HELP = {
+    "accompaniment": _l("Only for people under 18."),
+    "trafficking_indicators": _l("Tick what was observed or told. Ask gently and in private."),
+    "gbv": _l("Only ask in private, and only if you can refer the person to support."),
+    "lgbtiq": _l("Record it only if the person wants it recorded. It is encrypted."),
+    "lgbtiq_violence_or_discrimination": _l("Only if the previous answer is yes."),
+    "needs_gender_identity_documents": _l("Only if the person identifies as LGBTIQ+."),
+}
+
+VALUES = {
+    "accompaniment": {
+        "parent_or_legal_guardian": _l("A parent or legal guardian"),
+        "other_adult_relative": _l("Another adult relative"),
+        "unrelated_adult": _l("An adult who is not a relative"),
+        "alone": _l("Alone"),
+    },
+    "document_status": {"valid": _l("Valid"), "expired": _l("Expired"), "none": _l("None")},
+    "regular_status": {
+        "regular": _l("Regular"),
+        "irregular": _l("Irregular"),
+        "asylum_pending": _l("Asylum claim pending"),
+        "regularization_pending": _l("Regularization pending"),
+    },
+    "trafficking_indicators": {
+        "deceived_about_work": _l("Deceived about a job or its conditions"),
+        "documents_withheld": _l("Documents kept by someone else"),
+        "debt_bondage": _l("Owes a debt to whoever brought them"),
+        "movement_restricted": _l("Not free to come and go"),
+        "forced_work_or_sex": _l("Forced to work or to sell sex"),
+        "recruited_by_armed_group": _l("Recruited by an armed group"),
+    },
+    "gbv": {
+        "none": _l("None reported"),
+        "past": _l("In the past"),
+        "recent": _l("In the last three months"),
+        "at_risk": _l("At risk now"),
+    },
+    "washington_group": {
+        "none": _l("No difficulty"),
+        "some": _l("Some difficulty"),
+        "a_lot": _l("A lot of difficulty"),
+        "cannot": _l("Cannot do at all"),
+    },
+    "ethnicity": {
+        "none": _l("None"),
+        "indigenous": _l("Indigenous"),
+        "afro_descendant": _l("Afro-descendant"),
+        "roma": _l("Roma"),
+        "other_minority": _l("Another minority"),
+    },
+}
+
+DOMAINS = {
+    "seeing": _l("Seeing, even with glasses"),
+    "hearing": _l("Hearing, even with a hearing aid"),
+    "walking": _l("Walking or climbing steps"),
+    "cognition": _l("Remembering or concentrating"),
+    "self_care": _l("Washing or dressing"),
+    "communication": _l("Communicating in their usual language"),
+}
+
+SECTIONS = [
+    (_l("Children"), ["accompaniment"]),
+    (_l("Documents and status"), ["document_status", "can_prove_nationality",
+                                  "born_outside_nationality_country", "birth_registered",
+                                  "regular_status"]),
+    (_l("Protection"), ["fear_of_return", "detention_or_deportation_threat",
+                        "human_rights_defender_at_risk"]),
+    (_l("Violence and exploitation"), ["trafficking_indicators", "gbv"]),
+    (_l("Health and disability"), ["washington_group", "separated_from_caregiver_or_device",
+                                   "without_support", "chronic_illness",
+                                   "serious_medical_condition"]),
+    (_l("Family"), ["pregnant_or_lactating", "single_head_of_household", "dependents",
+                    "family_member_missing", "family_separated_in_transit"]),
+    (_l("Identity and language"), ["lgbtiq", "lgbtiq_violence_or_discrimination",
+                                   "needs_gender_identity_documents", "ethnicity",
+                                   "speaks_host_language"]),
+]
+
+
+def reason_text(reason: str) -> str:
+    """A rule's reason (English source text in rules.yaml) in the request's language."""
+    return gettext(reason)
+
+
+def flag_label(code: str) -> str:
+    return str(FLAG_LABELS.get(code, code))
+
+
+def question_label(key: str) -> str:
+    return str(QUESTIONS.get(key, key))

@@ -1,0 +1,3 @@
+"""Case fixtures shared with the cases tests."""
+
+from tests.cases.conftest import register  # noqa: F401
