@@ -61,3 +61,48 @@ def invented_case(rng: random.Random, *, today: date, sites: list[str]) -> CaseI
         notes=None, consent_basis="consent",
         consent_given_by="self" if (today - born).days >= 18 * 365 else "guardian",
         consent_language="es", household=household)
+
+
+def invented_answers(rng: random.Random, *, age: int, sex: str) -> dict:
+    """A plausible, partly answered questionnaire: many questions stay unanswered."""
+    answers: dict = {}
+
+    def maybe(key: str, value, p: float = 0.6) -> None:
+        if rng.random() < p:
+            answers[key] = value
+
+    if age < 18:
+        maybe("accompaniment", rng.choice(["parent_or_legal_guardian"] * 12
+                                          + ["other_adult_relative"] * 3
+                                          + ["unrelated_adult", "alone", "alone"]), 0.9)
+        maybe("document_status", rng.choice(["valid", "expired", "none", "none"]))
+    else:
+        maybe("document_status", rng.choice(["valid", "valid", "expired", "none"]))
+    maybe("regular_status", rng.choice(["regular", "irregular", "irregular",
+                                        "asylum_pending", "regularization_pending"]))
+    maybe("can_prove_nationality", rng.random() > 0.08)
+    maybe("fear_of_return", rng.random() < 0.25)
+    maybe("detention_or_deportation_threat", rng.random() < 0.05)
+    if rng.random() < 0.5:
+        answers["trafficking_indicators"] = (
+            [rng.choice(["deceived_about_work", "documents_withheld", "debt_bondage",
+                         "movement_restricted"])] if rng.random() < 0.08 else [])
+    maybe("gbv", rng.choice(["none"] * 10 + ["past", "past", "recent", "at_risk"]), 0.4)
+    if rng.random() < 0.5:
+        answers["washington_group"] = {
+            d: rng.choice(["none"] * 40 + ["some"] * 5 + ["a_lot", "cannot"])
+            for d in ("seeing", "hearing", "walking", "cognition", "self_care", "communication")}
+    if age >= 60:
+        maybe("without_support", rng.random() < 0.3)
+        maybe("chronic_illness", rng.random() < 0.5)
+    maybe("serious_medical_condition", rng.random() < 0.06)
+    if sex == "female" and age >= 18:
+        maybe("pregnant_or_lactating", rng.random() < 0.15)
+        maybe("single_head_of_household", rng.random() < 0.25)
+        maybe("dependents", rng.choice([0, 1, 2, 3]))
+    maybe("ethnicity", rng.choice(["none"] * 10 + ["indigenous", "afro_descendant"]))
+    if answers.get("ethnicity") not in (None, "none"):
+        maybe("speaks_host_language", rng.random() < 0.6, 0.9)
+    maybe("family_member_missing", rng.random() < 0.08)
+    maybe("human_rights_defender_at_risk", rng.random() < 0.02, 0.3)
+    return answers

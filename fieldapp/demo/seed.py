@@ -14,6 +14,7 @@ from fieldapp.accounts.models import Organization, User
 from fieldapp.accounts.roles import OrganizationKind, Role
 from fieldapp.audit import services as audit
 from fieldapp.cases import services as cases
+from fieldapp.cases import vocab
 from fieldapp.db import utcnow
 from fieldapp.demo import people
 from fieldapp.extensions import db
@@ -98,6 +99,10 @@ def seed_cases(seed: int = 2026) -> int:
         for _ in range(n):
             when = utcnow() - timedelta(days=rng.randint(0, 364), minutes=rng.randint(0, 1440))
             data = people.invented_case(rng, today=when.date(), sites=sites)
-            cases.register_case(user, data, now=when)
+            age = (vocab.age_on(data.date_of_birth, when.date()) if data.date_of_birth
+                   else data.age_years or 0)
+            answers = people.invented_answers(rng, age=age, sex=data.sex) \
+                if rng.random() < 0.85 else None
+            cases.register_case(user, data, answers=answers, now=when)
             count += 1
     return count
