@@ -50,7 +50,7 @@ def test_unaccompanied_child_in_portuguese(app, live_server, page_factory, demo_
     page.locator("button[name=submit]").click()
     page.wait_for_url(live_server + "/cases/*")
     case_url = page.url
-    page.locator(f"a[href$='/assessment']").first.click()
+    page.locator("a[href$='/assessment']").first.click()
     page.wait_for_url(case_url + "/assessment")
     assert page.locator("input[name=accompaniment]").count() == 5  # shown: he is a child
     assert page.locator("input[name=pregnant_or_lactating]").count() == 0
