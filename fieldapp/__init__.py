@@ -130,10 +130,13 @@ def _register_blueprints(app: Flask) -> None:
     from fieldapp.cases.views import bp as cases_bp
     from fieldapp.demo.cli import bp as demo_cli
     from fieldapp.keyops.cli import bp as keys_cli
+    from fieldapp.referrals.cli import bp as referrals_cli
+    from fieldapp.referrals.views import bp as referrals_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(cases_bp)
+    app.register_blueprint(referrals_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(accounts_cli)
     app.register_blueprint(organizations_cli)
@@ -142,3 +145,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cases_cli)
     app.register_blueprint(keys_cli)
     app.register_blueprint(demo_cli)
+    app.register_blueprint(referrals_cli)

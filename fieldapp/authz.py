@@ -70,6 +70,21 @@ def _case_manager(user: Any, case: Any) -> bool:
                             and case.erased_at is None)
 
 
+def _service_manager(user: Any, service: Any) -> bool:
+    """Admins manage every service; an org_admin those of the own organization."""
+    return _admin_or_own_org_admin(user, service)
+
+
+def _referral_viewer(user: Any, referral: Any) -> bool:
+    if referral is None:
+        return user.has_role(Role.SERVICE_PROVIDER, Role.FIELD_WORKER, Role.CASE_MANAGER)
+    if referral.erased_at is not None:
+        return False
+    from fieldapp.referrals.services import side_of
+
+    return bool(side_of(user, referral))
+
+
 def case_visibility(user: Any) -> Any:
     """SQL condition: the cases this user may see (lists, search, duplicate checks)."""
     import sqlalchemy as sa
@@ -100,6 +115,12 @@ PERMISSIONS: dict[str, Check] = {
     "cases.close": _case_manager,
     "cases.reopen": _case_manager,
     "cases.reassign": _case_manager,
+    "services.manage": _service_manager,
+    "routing.manage": _has(Role.ADMIN),
+    "referrals.create": _case_worker,
+    "referrals.inbox": _has(Role.SERVICE_PROVIDER),
+    "referrals.outbox": _has(Role.FIELD_WORKER, Role.CASE_MANAGER),
+    "referrals.view": _referral_viewer,
 }
 
 

@@ -12,7 +12,16 @@ from fieldapp.cases.models import (
     ReferenceCounter,
 )
 from fieldapp.locations.models import Location
+from fieldapp.referrals.models import (
+    Referral,
+    ReferralEvent,
+    ReferralKey,
+    RoutingRule,
+    Service,
+    ServiceLocation,
+)
 
 __all__ = ["ApiToken", "AuditEvent", "Case", "CaseBlindIndex", "CaseFlag", "CaseGroup",
-           "CaseKey", "HouseholdMember", "Location", "Organization", "ReferenceCounter", "User",
+           "CaseKey", "HouseholdMember", "Location", "Organization", "ReferenceCounter", "Referral",
+           "ReferralEvent", "ReferralKey", "RoutingRule", "Service", "ServiceLocation", "User",
            "UserRole", "UserSession"]

@@ -84,9 +84,13 @@ def logout() -> Response:
 @bp.get("/")
 @authz.rule(authz.AUTHENTICATED)
 def home() -> str:
+    from fieldapp.referrals.services import box_counts
+
     roles = sorted(current_user.roles, key=lambda r: list(Role).index(r))
+    counts = box_counts(current_user) if current_user.has_role(
+        Role.FIELD_WORKER, Role.CASE_MANAGER, Role.SERVICE_PROVIDER) else None
     return render_template(
-        "accounts/home.html", roles=roles, role_labels=ROLE_LABELS,
+        "accounts/home.html", roles=roles, role_labels=ROLE_LABELS, counts=counts,
         role_descriptions=ROLE_DESCRIPTIONS,
         can_admin_users=authz.can(current_user, "users.view"),
         can_admin_orgs=authz.can(current_user, "organizations.view"),

@@ -73,6 +73,7 @@ def document() -> dict[str, Any]:
                     "application/json": {"schema": _paged("#/components/schemas/AuditEvent")}}},
                     **_error_responses(400, 401, 403)}}},
             **_case_paths(),
+            **_referral_paths(),
             "/openapi.json": {"get": {
                 "summary": "This document", "security": [],
                 "responses": {"200": {"description": "OpenAPI 3 document"}}}},
@@ -86,6 +87,7 @@ def document() -> dict[str, Any]:
                         "fields": {"type": "object", "additionalProperties": {
                             "type": "array", "items": {"type": "string"}}}}}}},
                 **_case_schemas(),
+                **_referral_schemas(),
                 "AuditEvent": {"type": "object", "properties": {
                     "seq": {"type": "integer"},
                     "occurred_at": {"type": "string", "format": "date-time"},
@@ -208,6 +210,134 @@ def _case_paths() -> dict[str, Any]:
             "parameters": [CASE_ID],
             "responses": {"200": ok_case, **_error_responses(401, 403, 404, 409)}}},
     }
+
+
+REFERRAL_ID = {"name": "referral_id", "in": "path", "required": True,
+               "schema": {"type": "string", "format": "uuid"}}
+
+
+def _referral_paths() -> dict[str, Any]:
+    service_body = {"required": True, "content": _json("ServiceInput")}
+    return {
+        "/services": {
+            "get": {"summary": "The service directory (every signed-in user)",
+                    "parameters": [{"name": "type", "in": "query", "schema": {"type": "string"}},
+                                   {"name": "location_code", "in": "query",
+                                    "schema": {"type": "string"}}, *PAGE_PARAMS],
+                    "responses": {"200": {"description": "Services", "content": {
+                        "application/json": {"schema": _paged("#/components/schemas/Service")}}},
+                        **_error_responses(401, 422)}},
+            "post": {"summary": "Add a service (org_admin of the offering organization, admin)",
+                     "requestBody": service_body,
+                     "responses": {"201": {"description": "The service",
+                                           "content": _json("Service")},
+                                   **_error_responses(400, 401, 403, 404, 422)}}},
+        "/services/{service_id}": {"patch": {
+            "summary": "Change a service", "requestBody": service_body,
+            "parameters": [{"name": "service_id", "in": "path", "required": True,
+                            "schema": {"type": "string", "format": "uuid"}}],
+            "responses": {"200": {"description": "The service", "content": _json("Service")},
+                          **_error_responses(400, 401, 403, 404, 422)}}},
+        "/routing-rules": {"get": {
+            "summary": "Flag -> service types, in order",
+            "responses": {"200": {"description": "The routing table"},
+                          **_error_responses(401)}}},
+        "/routing-rules/{flag_code}": {"put": {
+            "summary": "Replace the service types for one flag (admin)",
+            "parameters": [{"name": "flag_code", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["service_types"], "properties": {
+                    "service_types": {"type": "array", "items": {"type": "string"}}}}}}},
+            "responses": {"200": {"description": "The routing table"},
+                          **_error_responses(400, 401, 403, 422)}}},
+        "/cases/{case_id}/referral-suggestions": {"get": {
+            "summary": "Ranked services for the case's active flags, and unmet needs",
+            "parameters": [CASE_ID],
+            "responses": {"200": {"description": "Suggestions", "content": _json("Suggestions")},
+                          **_error_responses(401, 403, 404)}}},
+        "/referrals": {
+            "post": {"summary": "Send a referral with consent for the groups it shares",
+                     "requestBody": {"required": True, "content": _json("ReferralInput")},
+                     "responses": {"201": {"description": "The referral",
+                                           "content": _json("Referral")},
+                                   **_error_responses(400, 401, 403, 404, 409, 422)}},
+            "get": {"summary": "Inbox (to the caller's organization) or outbox (from it)",
+                    "parameters": [
+                        {"name": "box", "in": "query",
+                         "schema": {"type": "string", "enum": ["inbox", "outbox"]}},
+                        {"name": "status", "in": "query", "schema": {"type": "string"}},
+                        {"name": "urgency", "in": "query", "schema": {"type": "string"}},
+                        {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
+                        *PAGE_PARAMS],
+                    "responses": {"200": {"description": "Referrals"},
+                                  **_error_responses(401, 403, 422)}}},
+        "/referrals/{referral_id}": {"get": {
+            "summary": "One referral; `shared` holds only the consented groups",
+            "parameters": [REFERRAL_ID],
+            "responses": {"200": {"description": "The referral", "content": _json("Referral")},
+                          **_error_responses(401, 404)}}},
+        "/referrals/{referral_id}/transitions": {"post": {
+            "summary": "acknowledge | accept | decline (reason) | complete (outcome) | cancel",
+            "parameters": [REFERRAL_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["action"], "properties": {
+                    "action": {"type": "string", "enum": ["acknowledge", "accept", "decline",
+                                                          "complete", "cancel"]},
+                    "reason": {"type": "string"}, "outcome": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "The referral", "content": _json("Referral")},
+                          **_error_responses(400, 401, 403, 404, 409, 422)}}},
+    }
+
+
+def _referral_schemas() -> dict[str, Any]:
+    service_input = {"type": "object", "properties": {
+        "name": {"type": "string"}, "type": {"type": "string"},
+        "organization_id": {"type": "string", "format": "uuid"},
+        "location_codes": {"type": "array", "items": {"type": "string"}},
+        "languages": {"type": "array", "items": {"type": "string"}},
+        "min_age": {"type": "integer", "nullable": True},
+        "max_age": {"type": "integer", "nullable": True},
+        "sexes": {"type": "array", "items": {"type": "string"}},
+        "capacity": {"type": "string", "enum": ["open", "limited", "full"]},
+        "contact": {"type": "string"}, "active": {"type": "boolean"}}}
+    service = {"allOf": [{"$ref": "#/components/schemas/ServiceInput"}, {
+        "type": "object", "properties": {"id": {"type": "string", "format": "uuid"},
+                                         "organization": {"type": "string"}}}]}
+    suggestions = {"type": "object", "properties": {
+        "suggestions": {"type": "array", "items": {"type": "object", "properties": {
+            "service_id": {"type": "string", "format": "uuid"},
+            "service_name": {"type": "string"}, "organization": {"type": "string"},
+            "service_type": {"type": "string"},
+            "flags": {"type": "array", "items": {"type": "string"}},
+            "rank": {"type": "integer"},
+            "reasons": {"type": "array", "items": {"type": "string"}}}}},
+        "unmet_needs": {"type": "array", "items": {"type": "object", "properties": {
+            "flag": {"type": "string"},
+            "service_types": {"type": "array", "items": {"type": "string"}}}}}}}
+    referral_input = {"type": "object", "required": ["case_id", "service_id", "flags", "consent"],
+                      "properties": {
+        "case_id": {"type": "string", "format": "uuid"},
+        "service_id": {"type": "string", "format": "uuid"},
+        "flags": {"type": "array", "items": {"type": "string"}},
+        "consent": {"type": "object", "properties": {
+            "given_by": {"type": "string", "enum": ["self", "guardian", "best_interest"]},
+            "scope": {"type": "array", "items": {"type": "string", "enum": [
+                "identity", "contact", "documents", "risk_summary", "assessment_details",
+                "notes"]}}}},
+        "note": {"type": "string"}}}
+    referral = {"type": "object", "properties": {
+        "id": {"type": "string", "format": "uuid"}, "status": {"type": "string"},
+        "urgency": {"type": "string"}, "due_at": {"type": "string", "format": "date-time"},
+        "overdue": {"type": "boolean"}, "flags": {"type": "array", "items": {"type": "string"}},
+        "motivation": {"type": "array", "items": {"type": "object"}},
+        "consent": {"type": "object"}, "shared": {"type": "object"},
+        "history": {"type": "array", "items": {"type": "object"}},
+        "note": {"type": "string", "nullable": True},
+        "decline_reason": {"type": "string", "nullable": True},
+        "outcome": {"type": "string", "nullable": True}}}
+    return {"ServiceInput": service_input, "Service": service, "Suggestions": suggestions,
+            "ReferralInput": referral_input, "Referral": referral}
 
 
 def _case_schemas() -> dict[str, Any]:

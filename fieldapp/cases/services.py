@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from blinker import Namespace
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
@@ -37,6 +38,11 @@ from fieldapp.db import utcnow
 from fieldapp.exceptions import Conflict, NotAllowed, ValidationFailed
 from fieldapp.extensions import db, keys
 from fieldapp.sealing import sealed_names
+
+# Other features (referrals) that hold copies of a case's data listen for its erasure,
+# inside the same transaction, so nothing of the case survives anywhere readable.
+_signals = Namespace()
+case_erased = _signals.signal("case-erased")
 
 REFERENCE_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?-\d{2}-\d{6}$")
 
@@ -506,6 +512,7 @@ def erase_case(case: Case, *, actor: User | None = None, reason: str = "request"
     case.forget_data_key()
     case.erased_at = utcnow()
     db.session.flush()
+    case_erased.send(case, reason=reason)
     audit.record("case.erased", actor=actor, object_type="case", object_id=case.id,
                  organization_id=case.organization_id, details={"reason": reason})
 

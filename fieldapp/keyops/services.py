@@ -20,6 +20,7 @@ from fieldapp.crypto import DecryptionError, KeyRing, KeyRingError, WrappedKey
 from fieldapp.crypto.keyring import KEY_BYTES, new_kek_id
 from fieldapp.db import utcnow
 from fieldapp.extensions import db, keys
+from fieldapp.referrals.models import Referral, ReferralKey
 from fieldapp.sealing import sealed_names
 
 
@@ -34,7 +35,8 @@ class WrappedKeyTable:
 
 
 def wrapped_key_tables() -> list[WrappedKeyTable]:
-    return [WrappedKeyTable(CaseKey, "case", CaseKey.case_id)]
+    return [WrappedKeyTable(CaseKey, "case", CaseKey.case_id),
+            WrappedKeyTable(ReferralKey, "referral", ReferralKey.referral_id)]
 
 
 def keys_in_use() -> dict[str, int]:
@@ -155,6 +157,21 @@ def _cases(batch: int) -> Iterator[list[Case]]:
         db.session.expunge_all()
 
 
+def _referrals(batch: int) -> Iterator[list[Referral]]:
+    last = None
+    while True:
+        stmt = (sa.select(Referral).where(Referral.erased_at.is_(None)).order_by(Referral.id)
+                .limit(batch))
+        if last is not None:
+            stmt = stmt.where(Referral.id > last)
+        rows = db.session.scalars(stmt).unique().all()
+        if not rows:
+            return
+        yield list(rows)
+        last = rows[-1].id
+        db.session.expunge_all()
+
+
 def verify(*, batch: int = 500) -> VerifyReport:
     """Open every sealed field of every readable record; report what fails, by id."""
     report = VerifyReport()
@@ -177,6 +194,22 @@ def verify(*, batch: int = 500) -> VerifyReport:
                             getattr(row, name)
                         except DecryptionError:
                             report.failures.append(f"{model.__tablename__} {row.id} {name}")
+    for referrals in _referrals(batch):
+        for referral in referrals:
+            report.records += 1
+            try:
+                referral.data_key()
+            except DecryptionError:
+                report.failures.append(f"referrals {referral.id} data_key")
+                continue
+            for name in sealed_names(Referral):
+                if getattr(referral, name + "_enc") is None:
+                    continue
+                report.fields += 1
+                try:
+                    getattr(referral, name)
+                except DecryptionError:
+                    report.failures.append(f"referrals {referral.id} {name}")
     audit.record("keys.verified", details={"records": report.records, "fields": report.fields,
                                            "failures": len(report.failures)})
     db.session.commit()

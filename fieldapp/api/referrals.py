@@ -1,0 +1,196 @@
+"""Services, suggestions and referrals endpoints of API.md."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, jsonify, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from fieldapp import authz, clock
+from fieldapp.accounts.roles import Role
+from fieldapp.api.blueprint import bp, json_body, paging
+from fieldapp.cases.models import Case
+from fieldapp.exceptions import ValidationFailed
+from fieldapp.extensions import db
+from fieldapp.referrals import services, vocab
+from fieldapp.referrals.models import Referral, Service
+
+
+def service_json(service: Service) -> dict[str, object]:
+    return {"id": str(service.id), "name": service.name, "type": service.type,
+            "organization_id": str(service.organization_id),
+            "organization": service.organization.name,
+            "location_codes": service.location_codes, "languages": service.language_list,
+            "min_age": service.min_age, "max_age": service.max_age,
+            "sexes": service.sex_list, "capacity": service.capacity,
+            "contact": service.contact, "active": service.active}
+
+
+@bp.get("/services")
+@authz.rule(authz.AUTHENTICATED)
+def list_services() -> Response:
+    page, per_page = paging()
+    type_ = request.args.get("type") or None
+    if type_ and type_ not in vocab.SERVICE_TYPES:
+        raise ValidationFailed(_l("Some fields need attention."),
+                               fields={"type": [_l("Not one of the allowed values.")]})
+    location = (request.args.get("location_code") or "").upper() or None
+    items = services.list_services(type_=type_, location_code=location)
+    return jsonify({"items": [service_json(s) for s in
+                              items[(page - 1) * per_page: page * per_page]],
+                    "page": page, "per_page": per_page, "total": len(items)})
+
+
+@bp.post("/services")
+@authz.rule("services.manage")
+def create_service() -> tuple[Response, int]:
+    data = services.parse_service(json_body())
+    authz.require("services.manage", data.organization_id, object_type="organization")
+    service = services.create_service(current_user, data)
+    body = service_json(service)
+    db.session.commit()
+    return jsonify(body), 201
+
+
+@bp.patch("/services/<uuid:service_id>")
+@authz.rule("services.manage")
+def patch_service(service_id: uuid.UUID) -> Response:
+    service = authz.get_or_404(Service, service_id, "services.manage")
+    data = services.parse_service(json_body(), current=service)
+    authz.require("services.manage", data.organization_id, object_type="organization")
+    services.update_service(current_user, service, data)
+    body = service_json(service)
+    db.session.commit()
+    return jsonify(body)
+
+
+@bp.get("/routing-rules")
+@authz.rule(authz.AUTHENTICATED)
+def get_routing() -> Response:
+    return jsonify({"rules": services.routing_table()})
+
+
+@bp.put("/routing-rules/<flag_code>")
+@authz.rule("routing.manage")
+def put_routing(flag_code: str) -> Response:
+    data = json_body()
+    types = data.get("service_types")
+    if not isinstance(types, list):
+        raise ValidationFailed(_l("Some fields need attention."),
+                               fields={"service_types": [_l("This field is required.")]})
+    services.set_routing(current_user, flag_code, [str(t) for t in types])
+    db.session.commit()
+    return jsonify({"rules": services.routing_table()})
+
+
+def suggestions_json(result: services.SuggestionResult) -> dict[str, object]:
+    from fieldapp.referrals.labels import reason_line
+
+    return {
+        "suggestions": [{
+            "service_id": str(s.service.id), "service_name": s.service.name,
+            "organization": s.service.organization.name, "service_type": s.service.type,
+            "flags": s.flags, "rank": rank, "capacity": s.service.capacity,
+            "reasons": [reason_line(r) for r in s.reasons]}
+            for rank, s in enumerate(result.suggestions, start=1)],
+        "unmet_needs": [{"flag": flag, "service_types": types}
+                        for flag, types in result.unmet_needs],
+    }
+
+
+@bp.get("/cases/<uuid:case_id>/referral-suggestions")
+@authz.rule("referrals.create")
+def referral_suggestions(case_id: uuid.UUID) -> Response:
+    case = authz.get_or_404(Case, case_id, "cases.view")
+    return jsonify(suggestions_json(services.suggest(case)))
+
+
+@bp.post("/referrals")
+@authz.rule("referrals.create")
+def create_referral() -> tuple[Response, int]:
+    data = json_body()
+    try:
+        case_id = uuid.UUID(str(data.get("case_id")))
+        service_id = uuid.UUID(str(data.get("service_id")))
+    except ValueError:
+        raise ValidationFailed(_l("Some fields need attention."), fields={
+            "case_id": [_l("This field is required.")]}) from None
+    case = authz.get_or_404(Case, case_id, "cases.edit")
+    service = db.session.get(Service, service_id)
+    if service is None:
+        raise ValidationFailed(_l("Some fields need attention."),
+                               fields={"service_id": [_l("Unknown service.")]})
+    consent = data.get("consent") if isinstance(data.get("consent"), dict) else {}
+    scope = consent.get("scope") if isinstance(consent.get("scope"), list) else []
+    flags = data.get("flags") if isinstance(data.get("flags"), list) else []
+    note = data.get("note") if isinstance(data.get("note"), str) else None
+    referral = services.create_referral(current_user, case, service, flags=flags,
+                                        given_by=str(consent.get("given_by") or ""),
+                                        scope=[str(s) for s in scope], note=note)
+    body = services.referral_to_dict(referral, current_user)
+    db.session.commit()
+    return jsonify(body), 201
+
+
+@bp.get("/referrals")
+@authz.rule(authz.AUTHENTICATED)
+def list_referrals() -> Response:
+    page, per_page = paging()
+    box = request.args.get("box") or ("inbox" if current_user.has_role(Role.SERVICE_PROVIDER)
+                                      else "outbox")
+    status = request.args.get("status") or None
+    urgency = request.args.get("urgency") or None
+    errors = {}
+    if box not in ("inbox", "outbox"):
+        errors["box"] = [_l("Not one of the allowed values.")]
+    if status and status not in vocab.STATUSES:
+        errors["status"] = [_l("Not one of the allowed values.")]
+    if urgency and urgency not in vocab.ACK_DEADLINES:
+        errors["urgency"] = [_l("Not one of the allowed values.")]
+    if errors:
+        raise ValidationFailed(_l("Some fields need attention."), fields=errors)
+    if not authz.can(current_user, f"referrals.{box}"):
+        authz.deny(f"referrals.{box}")
+    now = clock.now()
+    filters = services.ReferralFilters(box=box, status=status, urgency=urgency,
+                                       overdue=request.args.get("overdue") in ("true", "1"))
+    rows, total = services.list_referrals(current_user, filters, page=page, per_page=per_page,
+                                          now=now)
+    items = [{"id": str(r.id), "status": r.status, "urgency": r.urgency,
+              "due_at": r.due_at.isoformat(), "overdue": r.overdue(now),
+              "created_at": r.created_at.isoformat(), "service_type": r.service_type,
+              "service_name": r.service.name, "flags": r.flag_list,
+              "receiving_organization": services._org_name(r.receiving_org_id),
+              "sending_organization": services._org_name(r.sending_org_id)} for r in rows]
+    return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
+
+
+@bp.get("/referrals/<uuid:referral_id>")
+@authz.rule(authz.AUTHENTICATED)
+def get_referral(referral_id: uuid.UUID) -> Response:
+    referral = authz.get_or_404(Referral, referral_id, "referrals.view")
+    services.record_view(current_user, referral)
+    body = services.referral_to_dict(referral, current_user)
+    db.session.commit()
+    return jsonify(body)
+
+
+@bp.post("/referrals/<uuid:referral_id>/transitions")
+@authz.rule(authz.AUTHENTICATED)
+def transition(referral_id: uuid.UUID) -> Response:
+    referral = authz.get_or_404(Referral, referral_id, "referrals.view")
+    data = json_body()
+    action = data.get("action")
+    if not isinstance(action, str):
+        abort(400)
+    services.transition(current_user, referral, action,
+                        reason=data.get("reason") if isinstance(data.get("reason"), str)
+                        else None,
+                        outcome=data.get("outcome") if isinstance(data.get("outcome"), str)
+                        else None)
+    body = services.referral_to_dict(referral, current_user)
+    db.session.commit()
+    return jsonify(body)

@@ -1,0 +1,1 @@
+"""Service directory, routing rules, referrals between organizations, inboxes."""

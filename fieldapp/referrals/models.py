@@ -1,0 +1,189 @@
+"""Services, routing rules and referrals (with their own data keys and snapshots)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fieldapp.crypto import DecryptionError, WrappedKey
+from fieldapp.db import UTCDateTime, utcnow
+from fieldapp.extensions import db, keys
+from fieldapp.sealing import Sealed
+
+Blob = sa.LargeBinary
+
+
+class Service(db.Model):
+    __tablename__ = "services"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    type: Mapped[str] = mapped_column(sa.String(40), index=True)
+    languages: Mapped[str] = mapped_column(sa.String(200), default="")  # comma-separated
+    min_age: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    max_age: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    sexes: Mapped[str] = mapped_column(sa.String(60), default="")  # empty: everyone
+    capacity: Mapped[str] = mapped_column(sa.String(10), default="open")
+    contact: Mapped[str] = mapped_column(sa.String(300), default="")
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organization = relationship("Organization", lazy="joined")
+    coverage: Mapped[list[ServiceLocation]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="ServiceLocation.location_code")
+
+    __table_args__ = (
+        sa.CheckConstraint("capacity IN ('open', 'limited', 'full')", name="capacity"),
+    )
+
+    @property
+    def location_codes(self) -> list[str]:
+        return [c.location_code for c in self.coverage]
+
+    @property
+    def language_list(self) -> list[str]:
+        return [x for x in self.languages.split(",") if x]
+
+    @property
+    def sex_list(self) -> list[str]:
+        return [x for x in self.sexes.split(",") if x]
+
+
+class ServiceLocation(db.Model):
+    """A place a service covers: a site, a division or a whole country."""
+
+    __tablename__ = "service_locations"
+
+    service_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("services.id", ondelete="CASCADE"), primary_key=True)
+    location_code: Mapped[str] = mapped_column(sa.ForeignKey("locations.code"),
+                                               primary_key=True, index=True)
+
+
+class RoutingRule(db.Model):
+    """A flag asks for a service type, in this order (SPEC §5; editable by admins)."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    flag_code: Mapped[str] = mapped_column(sa.String(40), index=True)
+    service_type: Mapped[str] = mapped_column(sa.String(40))
+    position: Mapped[int] = mapped_column(sa.SmallInteger)
+
+    __table_args__ = (sa.UniqueConstraint("flag_code", "service_type",
+                                          name="uq_routing_rules_flag_type"),)
+
+
+class Referral(db.Model):
+    __tablename__ = "referrals"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    sending_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"))
+    sender_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    service_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("services.id"))
+    receiving_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"))
+    service_type: Mapped[str] = mapped_column(sa.String(40))
+    flags: Mapped[str] = mapped_column(sa.String(400), default="")  # comma-separated codes
+    urgency: Mapped[str] = mapped_column(sa.String(8))
+    status: Mapped[str] = mapped_column(sa.String(12), default="sent")
+    consent_given_by: Mapped[str] = mapped_column(sa.String(16))
+    consent_scope: Mapped[str] = mapped_column(sa.String(120))  # comma-separated groups
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+
+    note_enc: Mapped[bytes | None] = mapped_column(Blob)
+    snapshot_enc: Mapped[bytes | None] = mapped_column(Blob)
+    decline_reason_enc: Mapped[bytes | None] = mapped_column(Blob)
+    outcome_enc: Mapped[bytes | None] = mapped_column(Blob)
+    cancel_reason_enc: Mapped[bytes | None] = mapped_column(Blob)
+
+    note = Sealed("note")
+    snapshot = Sealed("snapshot")  # JSON of exactly the consented groups, at sending time
+    decline_reason = Sealed("decline_reason")
+    outcome = Sealed("outcome")
+    cancel_reason = Sealed("cancel_reason")
+
+    key: Mapped[ReferralKey | None] = relationship(
+        back_populates="referral", cascade="all, delete-orphan", lazy="joined", uselist=False)
+    service: Mapped[Service] = relationship(lazy="joined")
+    events: Mapped[list[ReferralEvent]] = relationship(
+        cascade="all, delete-orphan", order_by="ReferralEvent.at")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        sa.Index("ix_referrals_inbox", "receiving_org_id", "status", "due_at"),
+        sa.Index("ix_referrals_outbox", "sending_org_id", "status", "created_at"),
+    )
+
+    @property
+    def flag_list(self) -> list[str]:
+        return [x for x in self.flags.split(",") if x]
+
+    @property
+    def scope_list(self) -> list[str]:
+        return [x for x in self.consent_scope.split(",") if x]
+
+    def overdue(self, now: datetime) -> bool:
+        return self.status == "sent" and now >= self.due_at
+
+    def data_key(self) -> bytes:
+        cached = self.__dict__.get("_data_key")
+        if cached is not None:
+            return cached
+        if self.key is None:
+            raise DecryptionError("referral (erased)")
+        plain = keys.crypto.unwrap(WrappedKey(self.key.kek_id, self.key.wrapped),
+                                   owner="referral", owner_id=str(self.id))
+        self.__dict__["_data_key"] = plain
+        return plain
+
+    def new_data_key(self) -> None:
+        plain = keys.crypto.new_data_key()
+        wrapped = keys.crypto.wrap(plain, owner="referral", owner_id=str(self.id))
+        self.key = ReferralKey(kek_id=wrapped.kek_id, wrapped=wrapped.blob)
+        self.__dict__["_data_key"] = plain
+
+    def forget_data_key(self) -> None:
+        self.__dict__.pop("_data_key", None)
+
+
+class ReferralKey(db.Model):
+    """A referral's own data key, wrapped. Deleting it shreds the snapshot."""
+
+    __tablename__ = "referral_keys"
+
+    referral_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True)
+    kek_id: Mapped[str] = mapped_column(sa.String(40), index=True)
+    wrapped: Mapped[bytes] = mapped_column(Blob)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rewrapped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    referral: Mapped[Referral] = relationship(back_populates="key")
+
+
+class ReferralEvent(db.Model):
+    """The history both sides see: who moved the referral where, and when."""
+
+    __tablename__ = "referral_events"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    referral_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(16))
+    from_status: Mapped[str | None] = mapped_column(sa.String(12))
+    to_status: Mapped[str] = mapped_column(sa.String(12))
+    actor_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    organization_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

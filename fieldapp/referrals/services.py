@@ -1,0 +1,584 @@
+"""What the referrals feature does: directory, routing, suggestions, referrals, inboxes.
+
+A referral carries a snapshot of exactly the field groups the person agreed to share,
+taken when it is sent and sealed under the referral's own data key. The receiving
+side reads the snapshot, never the live case.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from fieldapp import clock
+from fieldapp.accounts.models import Organization, User
+from fieldapp.accounts.roles import Role
+from fieldapp.audit import services as audit
+from fieldapp.cases import assessment
+from fieldapp.cases.models import Case
+from fieldapp.cases.services import case_erased
+from fieldapp.exceptions import Conflict, DomainError, NotAllowed, ValidationFailed
+from fieldapp.extensions import db
+from fieldapp.locations.models import Location
+from fieldapp.referrals import vocab
+from fieldapp.referrals.models import (
+    Referral,
+    ReferralEvent,
+    RoutingRule,
+    Service,
+    ServiceLocation,
+)
+from fieldapp.risk.engine import SEVERITY_RANK
+
+
+class IllegalTransition(DomainError):
+    code = "illegal_transition"
+    status = 409
+
+
+# -- directory -------------------------------------------------------------------------
+
+@dataclass
+class ServiceInput:
+    name: str
+    type: str
+    organization_id: uuid.UUID
+    location_codes: list[str]
+    languages: list[str] = field(default_factory=list)
+    min_age: int | None = None
+    max_age: int | None = None
+    sexes: list[str] = field(default_factory=list)
+    capacity: str = "open"
+    contact: str = ""
+    active: bool = True
+
+
+def parse_service(data: dict[str, Any], *, current: Service | None = None) -> ServiceInput:
+    """Validate service data (API shape); with `current`, missing keys keep their value."""
+    if not isinstance(data, dict):
+        raise ValidationFailed(_l("Some fields need attention."))
+    base = {} if current is None else {
+        "name": current.name, "type": current.type,
+        "organization_id": str(current.organization_id),
+        "location_codes": current.location_codes, "languages": current.language_list,
+        "min_age": current.min_age, "max_age": current.max_age, "sexes": current.sex_list,
+        "capacity": current.capacity, "contact": current.contact, "active": current.active}
+    merged = {**base, **data}
+    errors: dict[str, list[Any]] = {}
+
+    def err(name: str, message: Any) -> None:
+        errors.setdefault(name, []).append(message)
+
+    name = merged.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        err("name", _l("This field is required."))
+    if merged.get("type") not in vocab.SERVICE_TYPES:
+        err("type", _l("Not one of the allowed values."))
+    org_id = None
+    try:
+        org_id = uuid.UUID(str(merged.get("organization_id")))
+        if db.session.get(Organization, org_id) is None:
+            raise ValueError
+    except ValueError:
+        err("organization_id", _l("Unknown organization."))
+    codes = merged.get("location_codes")
+    if not isinstance(codes, list) or not codes:
+        err("location_codes", _l("Give at least one place the service covers."))
+        codes = []
+    else:
+        codes = [str(c).strip().upper() for c in codes]
+        known = set(db.session.scalars(sa.select(Location.code).where(Location.code.in_(codes))))
+        if set(codes) - known:
+            err("location_codes", _l("Unknown place."))
+    languages = merged.get("languages") or []
+    if not isinstance(languages, list) or not all(isinstance(x, str) and 1 < len(x) < 20
+                                                  for x in languages):
+        err("languages", _l("Not one of the allowed values."))
+        languages = []
+    ages = []
+    for key in ("min_age", "max_age"):
+        value = merged.get(key)
+        if value in (None, ""):
+            ages.append(None)
+        elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 120:
+            ages.append(value)
+        else:
+            err(key, _l("Give an age between 0 and 120."))
+            ages.append(None)
+    if ages[0] is not None and ages[1] is not None and ages[0] > ages[1]:
+        err("max_age", _l("The maximum age is below the minimum."))
+    sexes = merged.get("sexes") or []
+    if not isinstance(sexes, list) or not set(sexes) <= {"female", "male", "intersex",
+                                                         "unknown"}:
+        err("sexes", _l("Not one of the allowed values."))
+        sexes = []
+    if merged.get("capacity") not in vocab.CAPACITIES:
+        err("capacity", _l("Not one of the allowed values."))
+    contact = merged.get("contact") or ""
+    if not isinstance(contact, str) or len(contact) > 300:
+        err("contact", _l("At most %(n)d characters.", n=300))
+    active = merged.get("active", True)
+    if not isinstance(active, bool):
+        err("active", _l("Not one of the allowed values."))
+    if errors:
+        raise ValidationFailed(_l("The service was not saved."), fields=errors)
+    return ServiceInput(name=name.strip(), type=merged["type"], organization_id=org_id,
+                        location_codes=list(dict.fromkeys(codes)), languages=languages,
+                        min_age=ages[0], max_age=ages[1], sexes=sexes,
+                        capacity=merged["capacity"], contact=contact.strip(), active=active)
+
+
+def _apply_service(service: Service, data: ServiceInput) -> None:
+    service.name = data.name
+    service.type = data.type
+    service.organization_id = data.organization_id
+    service.languages = ",".join(data.languages)
+    service.min_age, service.max_age = data.min_age, data.max_age
+    service.sexes = ",".join(data.sexes)
+    service.capacity = data.capacity
+    service.contact = data.contact
+    service.active = data.active
+    wanted = set(data.location_codes)
+    for row in list(service.coverage):
+        if row.location_code not in wanted:
+            service.coverage.remove(row)
+    for code in data.location_codes:
+        if code not in service.location_codes:
+            service.coverage.append(ServiceLocation(location_code=code))
+
+
+def create_service(actor: User, data: ServiceInput) -> Service:
+    service = Service(id=uuid.uuid4())
+    _apply_service(service, data)
+    db.session.add(service)
+    db.session.flush()
+    audit.record("service.created", actor=actor, object_type="service", object_id=service.id,
+                 organization_id=service.organization_id)
+    return service
+
+
+def update_service(actor: User, service: Service, data: ServiceInput) -> None:
+    _apply_service(service, data)
+    service.updated_at = clock.now()
+    db.session.flush()
+    audit.record("service.updated", actor=actor, object_type="service", object_id=service.id,
+                 organization_id=service.organization_id)
+
+
+def list_services(*, type_: str | None = None, location_code: str | None = None,
+                  organization_id: uuid.UUID | None = None,
+                  include_inactive: bool = False) -> list[Service]:
+    stmt = sa.select(Service).order_by(Service.type, Service.name)
+    if type_:
+        stmt = stmt.where(Service.type == type_)
+    if organization_id:
+        stmt = stmt.where(Service.organization_id == organization_id)
+    if not include_inactive:
+        stmt = stmt.where(Service.active.is_(True))
+    if location_code:
+        covering = _ancestors(location_code)
+        stmt = stmt.where(Service.id.in_(sa.select(ServiceLocation.service_id).where(
+            ServiceLocation.location_code.in_(covering))))
+    return list(db.session.scalars(stmt).unique())
+
+
+def _ancestors(code: str) -> list[str]:
+    """`CO-NSA-CUCUTA` -> [`CO-NSA-CUCUTA`, `CO-NSA`, `CO`]: what covers this place."""
+    parts = code.split("-")
+    return ["-".join(parts[:i]) for i in range(len(parts), 0, -1)]
+
+
+# -- routing -----------------------------------------------------------------------------
+
+def routing_table() -> dict[str, list[str]]:
+    table: dict[str, list[str]] = {}
+    for rule in db.session.scalars(sa.select(RoutingRule).order_by(RoutingRule.flag_code,
+                                                                   RoutingRule.position)):
+        table.setdefault(rule.flag_code, []).append(rule.service_type)
+    return table
+
+
+def set_routing(actor: User, flag_code: str, service_types: list[str]) -> None:
+    if flag_code not in assessment.rule_set().flag_codes():
+        raise ValidationFailed(_l("Not one of the allowed values."),
+                               fields={"flag": [_l("Not one of the allowed values.")]})
+    if any(t not in vocab.SERVICE_TYPES for t in service_types):
+        raise ValidationFailed(_l("Not one of the allowed values."),
+                               fields={"service_types": [_l("Not one of the allowed values.")]})
+    before = routing_table().get(flag_code, [])
+    db.session.execute(sa.delete(RoutingRule).where(RoutingRule.flag_code == flag_code))
+    for position, service_type in enumerate(dict.fromkeys(service_types)):
+        db.session.add(RoutingRule(flag_code=flag_code, service_type=service_type,
+                                   position=position))
+    db.session.flush()
+    audit.record("routing.changed", actor=actor, object_type="routing_rule",
+                 object_id=flag_code, details={"before": before,
+                                               "after": list(dict.fromkeys(service_types))})
+
+
+# -- suggestions ---------------------------------------------------------------------------
+
+@dataclass
+class Suggestion:
+    service: Service
+    flags: list[str]
+    severity: str
+    rule_position: int
+    proximity: int  # 3 same site, 2 same division, 1 same country
+    shared_language: str | None
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+
+    def sort_key(self) -> tuple:
+        return (-SEVERITY_RANK[self.severity], self.rule_position, -self.proximity,
+                -vocab.CAPACITY_RANK[self.service.capacity], 0 if self.shared_language else 1,
+                self.service.name)
+
+
+@dataclass
+class SuggestionResult:
+    suggestions: list[Suggestion]
+    unmet_needs: list[tuple[str, list[str]]]
+
+
+def _case_age(case: Case, on: date) -> int:
+    return assessment.age_of(case, on)
+
+
+def _case_languages(case: Case) -> list[str]:
+    return json.loads(case.languages) if case.languages else []
+
+
+def suggest(case: Case, *, now: datetime | None = None) -> SuggestionResult:
+    """Eligible, covering, not-full active services for the case's active flags, ranked
+    (SPEC §5); flags that find nothing are unmet needs."""
+    now = now or clock.now()
+    flags = sorted((f for f in case.flags if f.counts),
+                   key=lambda f: (-SEVERITY_RANK[f.severity], f.code))
+    routes = routing_table()
+    wanted_types = {t for f in flags for t in routes.get(f.code, [])}
+    places = _ancestors(case.location_code)
+    candidates = [s for s in list_services() if s.type in wanted_types
+                  and s.capacity != "full" and set(s.location_codes) & set(places)]
+    age = _case_age(case, now.date())
+    languages = _case_languages(case)
+    by_service: dict[uuid.UUID, Suggestion] = {}
+    unmet = []
+    for flag in flags:
+        found = False
+        for position, service_type in enumerate(routes.get(flag.code, [])):
+            for service in candidates:
+                if service.type != service_type or not _eligible(service, age, case.sex):
+                    continue
+                found = True
+                proximity = max(len(c.split("-")) for c in service.location_codes
+                                if c in places)
+                shared = next((lang for lang in languages
+                               if lang in service.language_list), None)
+                existing = by_service.get(service.id)
+                if existing is None:
+                    by_service[service.id] = existing = Suggestion(
+                        service, [], flag.severity, position, proximity, shared)
+                existing.flags.append(flag.code)
+                existing.reasons.append({"flag": flag.code, "severity": flag.severity,
+                                         "service_type": service_type,
+                                         "proximity": proximity,
+                                         "capacity": service.capacity,
+                                         "language": shared})
+        if not found:
+            unmet.append((flag.code, routes.get(flag.code, [])))
+    ranked = sorted(by_service.values(), key=Suggestion.sort_key)
+    return SuggestionResult(ranked, unmet)
+
+
+def _eligible(service: Service, age: int, sex: str) -> bool:
+    if service.min_age is not None and age < service.min_age:
+        return False
+    if service.max_age is not None and age > service.max_age:
+        return False
+    return not service.sex_list or sex in service.sex_list
+
+
+# -- referrals ------------------------------------------------------------------------------
+
+def build_snapshot(case: Case, scope: list[str], flags: list[str]) -> dict[str, Any]:
+    """Exactly the consented groups of the case, as they are now; plus the flags and
+    reasons that motivate the referral (always shared: they are the referral)."""
+    shared: dict[str, Any] = {}
+    if "identity" in scope:
+        shared["identity"] = {"given_name": case.given_name, "family_name": case.family_name,
+                              "date_of_birth": case.date_of_birth,
+                              "age_years": int(case.age_years) if case.age_years else None,
+                              "sex": case.sex, "nationality": case.nationality}
+    if "contact" in scope:
+        shared["contact"] = {"phone": case.phone, "address": case.address}
+    if "documents" in scope:
+        shared["documents"] = {"type": case.document_type, "number": case.document_number}
+    if "risk_summary" in scope:
+        shared["risk_summary"] = {
+            "age_band": case.age_band, "sex": case.sex, "location_code": case.location_code,
+            "stage": case.stage, "groups": [g.code for g in case.groups],
+            "flags": [{"code": f.code, "severity": f.severity} for f in case.flags if f.counts]}
+    if "assessment_details" in scope:
+        shared["assessment_details"] = {"answers": assessment.answers_of(case)}
+    if "notes" in scope:
+        shared["notes"] = {"notes": case.notes}
+    motivation = []
+    for f in case.flags:
+        if f.code in flags and f.counts:
+            motivation.append({"code": f.code, "severity": f.severity,
+                               "reasons": json.loads(f.reasons) if f.source == "rule"
+                               and f.reasons else [],
+                               "manual_reason": f.manual_reason if f.source == "manual"
+                               else None})
+    return {"shared": shared, "motivation": motivation}
+
+
+def create_referral(actor: User, case: Case, service: Service, *, flags: list[str],
+                    given_by: str, scope: list[str], note: str | None,
+                    now: datetime | None = None) -> Referral:
+    now = now or clock.now()
+    fields: dict[str, list[Any]] = {}
+    if case.consent_withdrawn:
+        raise Conflict(_l("The person withdrew consent: no new referrals can be made. "
+                          "Referrals already sent stay; you may cancel them."))
+    if case.status != "open":
+        raise Conflict(_l("This case is closed. Reopen it first."))
+    if given_by not in ("self", "guardian", "best_interest"):
+        fields["consent.given_by"] = [_l("Record who gave consent for this referral.")]
+    if not scope:
+        fields["consent.scope"] = [_l("Choose at least one group of information to share.")]
+    elif set(scope) - set(vocab.SCOPES):
+        fields["consent.scope"] = [_l("Not one of the allowed values.")]
+    active = {f.code: f for f in case.flags if f.counts}
+    if not flags or set(flags) - set(active):
+        fields["flags"] = [_l("Choose the case's active flags this referral answers.")]
+    if not service.active:
+        fields["service_id"] = [_l("This service is not active.")]
+    if note is not None and len(note) > 2000:
+        fields["note"] = [_l("At most %(n)d characters.", n=2000)]
+    if fields:
+        raise ValidationFailed(_l("The referral was not sent."), fields=fields)
+    urgency = max((active[c].severity for c in flags), key=SEVERITY_RANK.__getitem__)
+    referral = Referral(
+        id=uuid.uuid4(), case_id=case.id, sending_org_id=case.organization_id,
+        sender_id=actor.id, service_id=service.id, receiving_org_id=service.organization_id,
+        service_type=service.type, flags=",".join(sorted(set(flags))), urgency=urgency,
+        status="sent", consent_given_by=given_by,
+        consent_scope=",".join(s for s in vocab.SCOPES if s in scope), created_at=now,
+        due_at=now + vocab.ACK_DEADLINES[urgency])
+    referral.new_data_key()
+    referral.snapshot = json.dumps(build_snapshot(case, scope, flags))
+    referral.note = note.strip() if note and note.strip() else None
+    referral.events.append(ReferralEvent(action="send", from_status=None, to_status="sent",
+                                         actor_id=actor.id,
+                                         organization_id=actor.organization_id, at=now))
+    db.session.add(referral)
+    db.session.flush()
+    audit.record("referral.sent", actor=actor, object_type="referral", object_id=referral.id,
+                 details={"case_id": str(case.id), "urgency": urgency,
+                          "scope": referral.scope_list,
+                          "receiving_org": str(service.organization_id)})
+    return referral
+
+
+def side_of(user: User, referral: Referral) -> set[str]:
+    """Which side(s) of the referral this user acts for."""
+    sides = set()
+    if user.has_role(Role.SERVICE_PROVIDER) and user.organization_id == referral.receiving_org_id:
+        sides.add("receiver")
+    if user.has_role(Role.FIELD_WORKER, Role.CASE_MANAGER) \
+            and user.organization_id == referral.sending_org_id:
+        if user.has_role(Role.CASE_MANAGER) or user.id == referral.sender_id:
+            sides.add("sender")
+        else:
+            case = db.session.get(Case, referral.case_id)
+            if case is not None and user.id in (case.owner_id, case.assignee_id):
+                sides.add("sender")
+    return sides
+
+
+def transition(actor: User, referral: Referral, action: str, *, reason: str | None = None,
+               outcome: str | None = None, now: datetime | None = None) -> None:
+    now = now or clock.now()
+    if action not in vocab.TRANSITIONS:
+        raise ValidationFailed(_l("Not one of the allowed values."),
+                               fields={"action": [_l("Not one of the allowed values.")]})
+    side, sources, target = vocab.TRANSITIONS[action]
+    if side not in side_of(actor, referral):
+        raise NotAllowed(_l("Only the other organization can do this."))
+    if referral.status not in sources:
+        raise IllegalTransition(_l("A referral that is %(status)s cannot be moved this way.",
+                                   status=vocab.STATUSES[referral.status]))
+    if action == "decline" and not (reason and reason.strip()):
+        raise ValidationFailed(_l("Give a reason for declining."),
+                               fields={"reason": [_l("This field is required.")]})
+    if action == "complete" and not (outcome and outcome.strip()):
+        raise ValidationFailed(_l("Describe the outcome."),
+                               fields={"outcome": [_l("This field is required.")]})
+    previous = referral.status
+    referral.status = target
+    if action == "acknowledge":
+        referral.acknowledged_at = now
+    if action == "decline":
+        referral.decline_reason = reason.strip()[:2000]
+        if referral.acknowledged_at is None:
+            referral.acknowledged_at = now  # an answer is an acknowledgement
+    if action == "complete":
+        referral.outcome = outcome.strip()[:2000]
+    if action == "cancel" and reason and reason.strip():
+        referral.cancel_reason = reason.strip()[:2000]
+    if target in ("declined", "completed", "cancelled"):
+        referral.closed_at = now
+    referral.events.append(ReferralEvent(action=action, from_status=previous, to_status=target,
+                                         actor_id=actor.id,
+                                         organization_id=actor.organization_id, at=now))
+    db.session.flush()
+    audit.record(f"referral.{action}", actor=actor, object_type="referral",
+                 object_id=referral.id, details={"from": previous, "to": target})
+
+
+@dataclass
+class ReferralFilters:
+    box: str = "inbox"
+    status: str | None = None
+    urgency: str | None = None
+    overdue: bool = False
+
+
+def box_condition(user: User, box: str) -> Any:
+    """SQL condition for the user's inbox (to their organization, for service providers)
+    or outbox (from their organization, for case workers: what they may see)."""
+    if box == "inbox":
+        if not user.has_role(Role.SERVICE_PROVIDER):
+            return sa.false()
+        return Referral.receiving_org_id == user.organization_id
+    if not user.has_role(Role.FIELD_WORKER, Role.CASE_MANAGER):
+        return sa.false()
+    mine = Referral.sending_org_id == user.organization_id
+    if user.has_role(Role.CASE_MANAGER):
+        return mine
+    visible_cases = sa.select(Case.id).where(sa.or_(Case.owner_id == user.id,
+                                                    Case.assignee_id == user.id))
+    return sa.and_(mine, sa.or_(Referral.sender_id == user.id,
+                                Referral.case_id.in_(visible_cases)))
+
+
+def list_referrals(user: User, filters: ReferralFilters, *, page: int = 1, per_page: int = 25,
+                   now: datetime | None = None) -> tuple[list[Referral], int]:
+    now = now or clock.now()
+    stmt = sa.select(Referral).where(box_condition(user, filters.box),
+                                     Referral.erased_at.is_(None))
+    if filters.status:
+        stmt = stmt.where(Referral.status == filters.status)
+    if filters.urgency:
+        stmt = stmt.where(Referral.urgency == filters.urgency)
+    if filters.overdue:
+        stmt = stmt.where(Referral.status == "sent", Referral.due_at <= now)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(
+        stmt.with_only_columns(Referral.id).subquery())) or 0
+    urgency_rank = sa.case({"urgent": 4, "high": 3, "medium": 2, "low": 1},
+                           value=Referral.urgency, else_=0)
+    rows = db.session.scalars(stmt.order_by(
+        sa.case((Referral.status == "sent", 0), else_=1), urgency_rank.desc(),
+        Referral.due_at).limit(per_page).offset((page - 1) * per_page)).all()
+    return list(rows), total
+
+
+def box_counts(user: User, *, now: datetime | None = None) -> dict[str, dict[str, int]]:
+    """Open and overdue counts per box, for the home page."""
+    now = now or clock.now()
+    out = {}
+    for box in ("inbox", "outbox"):
+        cond = box_condition(user, box)
+        base = sa.select(sa.func.count()).select_from(Referral).where(
+            cond, Referral.erased_at.is_(None))
+        out[box] = {
+            "open": db.session.scalar(base.where(Referral.status.in_(
+                ("sent", "acknowledged", "accepted")))) or 0,
+            "overdue": db.session.scalar(base.where(Referral.status == "sent",
+                                                    Referral.due_at <= now)) or 0,
+        }
+    return out
+
+
+def referral_to_dict(referral: Referral, viewer: User, *,
+                     now: datetime | None = None) -> dict[str, Any]:
+    from fieldapp.cases.risk_labels import reason_text
+
+    now = now or clock.now()
+    sides = side_of(viewer, referral)
+    snapshot = json.loads(referral.snapshot) if referral.snapshot else {"shared": {},
+                                                                        "motivation": []}
+    body = {
+        "id": str(referral.id),
+        "status": referral.status,
+        "urgency": referral.urgency,
+        "created_at": referral.created_at.isoformat(),
+        "due_at": referral.due_at.isoformat(),
+        "overdue": referral.overdue(now),
+        "acknowledged_at": referral.acknowledged_at.isoformat()
+        if referral.acknowledged_at else None,
+        "closed_at": referral.closed_at.isoformat() if referral.closed_at else None,
+        "service": {"id": str(referral.service_id), "name": referral.service.name,
+                    "type": referral.service_type},
+        "sending_organization": _org_name(referral.sending_org_id),
+        "receiving_organization": _org_name(referral.receiving_org_id),
+        "flags": referral.flag_list,
+        "motivation": [{**m, "reasons": [reason_text(r) for r in m.get("reasons", [])]}
+                       for m in snapshot.get("motivation", [])],
+        "consent": {"given_by": referral.consent_given_by, "scope": referral.scope_list},
+        "note": referral.note,
+        "shared": snapshot.get("shared", {}),
+        "decline_reason": referral.decline_reason,
+        "outcome": referral.outcome,
+        "history": [{"action": e.action, "from": e.from_status, "to": e.to_status,
+                     "at": e.at.isoformat(), "organization": _org_name(e.organization_id)}
+                    for e in referral.events],
+        "your_side": sorted(sides),
+    }
+    if "sender" in sides:
+        body["case_id"] = str(referral.case_id)
+        body["cancel_reason"] = referral.cancel_reason
+    return body
+
+
+def _org_name(org_id: uuid.UUID) -> str:
+    org = db.session.get(Organization, org_id)
+    return org.name if org else ""
+
+
+def record_view(actor: User, referral: Referral) -> None:
+    audit.record("referral.viewed", actor=actor, object_type="referral", object_id=referral.id,
+                 organization_id=actor.organization_id)
+
+
+def erase_referral(referral: Referral, *, reason: str = "request") -> None:
+    """Crypto-shred the snapshot, note and reasons: delete the referral's data key."""
+    if referral.erased_at is not None:
+        return
+    for name in ("note", "snapshot", "decline_reason", "outcome", "cancel_reason"):
+        setattr(referral, name + "_enc", None)
+    referral.key = None
+    referral.forget_data_key()
+    referral.erased_at = clock.now()
+    db.session.flush()
+    audit.record("referral.erased", object_type="referral", object_id=referral.id,
+                 organization_id=referral.sending_org_id, details={"reason": reason})
+
+
+def erase_referrals_of_case(case_id: uuid.UUID, *, reason: str) -> int:
+    rows = db.session.scalars(sa.select(Referral).where(Referral.case_id == case_id)).all()
+    for referral in rows:
+        erase_referral(referral, reason=reason)
+    return len(rows)
+
+
+@case_erased.connect
+def _on_case_erased(case: Case, *, reason: str) -> None:
+    erase_referrals_of_case(case.id, reason="case_" + reason)

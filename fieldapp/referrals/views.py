@@ -1,0 +1,278 @@
+"""Pages: the service directory, routing rules, referring a case, inbox and outbox."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from fieldapp import authz, clock
+from fieldapp.accounts import services as accounts
+from fieldapp.accounts.roles import Role
+from fieldapp.cases import vocab as case_vocab
+from fieldapp.cases.models import Case
+from fieldapp.cases.risk_labels import SEVERITY_LABELS, flag_label
+from fieldapp.exceptions import Conflict, NotAllowed, ValidationFailed
+from fieldapp.extensions import db
+from fieldapp.forms_support import choices, render_status
+from fieldapp.referrals import services, vocab
+from fieldapp.referrals.forms import (
+    BoxFilterForm,
+    DirectoryFilterForm,
+    ReferralForm,
+    RoutingForm,
+    ServiceForm,
+    TransitionForm,
+)
+from fieldapp.referrals.labels import reason_line
+from fieldapp.referrals.models import Referral, Service
+
+bp = Blueprint("referrals", __name__, template_folder="templates")
+
+View = Response | tuple[str, int] | str
+
+
+def _labels() -> dict[str, Any]:
+    return {"service_types": vocab.SERVICE_TYPES, "capacities": vocab.CAPACITIES,
+            "statuses": vocab.STATUSES, "scopes": vocab.SCOPES, "actions": vocab.ACTIONS,
+            "severities": SEVERITY_LABELS, "flag_label": flag_label,
+            "priorities": case_vocab.PRIORITIES, "sexes": case_vocab.SEXES,
+            "languages": case_vocab.LANGUAGES, "givers": case_vocab.CONSENT_GIVERS}
+
+
+# -- directory -------------------------------------------------------------------------
+
+@bp.get("/services")
+@authz.rule(authz.AUTHENTICATED)
+def directory() -> str:
+    form = DirectoryFilterForm(request.args)
+    form.validate()
+    items = services.list_services(
+        type_=form.type.data or None,
+        location_code=(form.location_code.data or "").strip().upper() or None,
+        include_inactive=authz.can(current_user, "services.manage"))
+    return render_template("referrals/directory.html", form=form, items=items,
+                           can_manage=authz.can(current_user, "services.manage"), **_labels())
+
+
+def _service_form(service: Service | None) -> ServiceForm:
+    if service is not None and request.method == "GET":
+        form = ServiceForm(obj=service)
+        form.location_codes.data = ", ".join(service.location_codes)
+        form.languages.data = service.language_list
+        form.sexes.data = service.sex_list
+        form.organization_id.data = str(service.organization_id)
+    else:
+        form = ServiceForm()
+    scope = None if current_user.has_role(Role.ADMIN) else current_user.organization_id
+    form.organization_id.choices = choices(
+        (str(o.id), o.name) for o in accounts.list_organizations(scope))
+    return form
+
+
+def _service_data(form: ServiceForm) -> dict[str, Any]:
+    return {"name": form.name.data, "type": form.type.data,
+            "organization_id": form.organization_id.data,
+            "location_codes": [c for c in (form.location_codes.data or "").replace(" ", "")
+                               .split(",") if c],
+            "languages": form.languages.data or [], "min_age": form.min_age.data,
+            "max_age": form.max_age.data, "sexes": form.sexes.data or [],
+            "capacity": form.capacity.data, "contact": form.contact.data or "",
+            "active": bool(form.active.data)}
+
+
+def _place_errors(form: ServiceForm, exc: ValidationFailed) -> None:
+    for name, messages in exc.fields.items():
+        target = getattr(form, name, None)
+        if target is not None:
+            target.errors = list(target.errors or []) + [str(m) for m in messages]
+        else:
+            for m in messages:
+                flash(str(m), "error")
+
+
+@bp.route("/services/new", methods=["GET", "POST"])
+@authz.rule("services.manage")
+def service_new() -> View:
+    form = _service_form(None)
+    if form.validate_on_submit():
+        try:
+            data = services.parse_service(_service_data(form))
+            authz.require("services.manage", data.organization_id, object_type="organization")
+            services.create_service(current_user, data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            _place_errors(form, exc)
+            return render_template("referrals/service_form.html", form=form,
+                                   service=None), 422
+        db.session.commit()
+        flash(_("Service saved."), "success")
+        return redirect(url_for("referrals.directory"))
+    return render_template("referrals/service_form.html", form=form, service=None), \
+        render_status(form)
+
+
+@bp.route("/services/<uuid:service_id>", methods=["GET", "POST"])
+@authz.rule("services.manage")
+def service_edit(service_id: uuid.UUID) -> View:
+    service = authz.get_or_404(Service, service_id, "services.manage")
+    form = _service_form(service)
+    if form.validate_on_submit():
+        try:
+            data = services.parse_service(_service_data(form), current=service)
+            authz.require("services.manage", data.organization_id, object_type="organization")
+            services.update_service(current_user, service, data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            _place_errors(form, exc)
+            return render_template("referrals/service_form.html", form=form,
+                                   service=service), 422
+        db.session.commit()
+        flash(_("Service saved."), "success")
+        return redirect(url_for("referrals.directory"))
+    return render_template("referrals/service_form.html", form=form, service=service), \
+        render_status(form)
+
+
+# -- routing rules ----------------------------------------------------------------------------
+
+@bp.route("/admin/routing", methods=["GET", "POST"])
+@authz.rule("routing.manage")
+def routing() -> View:
+    from fieldapp.cases import assessment
+
+    table = services.routing_table()
+    type_choices = choices([("", "—"), *vocab.SERVICE_TYPES.items()])
+    forms = {}
+    for code in assessment.rule_set().flag_codes():
+        form = RoutingForm(prefix=code)
+        for field, value in zip((form.first, form.second, form.third, form.fourth),
+                                table.get(code, []) + [""] * 4, strict=False):
+            field.choices = type_choices
+            if request.method == "GET":
+                field.data = value
+        forms[code] = form
+    if request.method == "POST":
+        code = request.form.get("flag", "")
+        form = forms.get(code)
+        if form is not None and form.validate_on_submit():
+            wanted = [f.data for f in (form.first, form.second, form.third, form.fourth)
+                      if f.data]
+            services.set_routing(current_user, code, wanted)
+            db.session.commit()
+            flash(_("Routing for %(flag)s saved.", flag=flag_label(code)), "success")
+            return redirect(url_for("referrals.routing"))
+        flash(_("Some fields need attention."), "error")
+    return render_template("referrals/routing.html", forms=forms, **_labels())
+
+
+# -- referring a case ----------------------------------------------------------------------------
+
+@bp.route("/cases/<uuid:case_id>/refer", methods=["GET", "POST"])
+@authz.rule("referrals.create")
+def new(case_id: uuid.UUID) -> View:
+    case = authz.get_or_404(Case, case_id, "cases.edit")
+    result = services.suggest(case)
+    form = ReferralForm()
+    every = services.list_services()
+    suggested_ids = [str(s.service.id) for s in result.suggestions]
+    form.service_id.choices = choices(
+        [(str(s.service.id), s.service.name) for s in result.suggestions]
+        + [(str(s.id), s.name) for s in every if str(s.id) not in suggested_ids])
+    active_flags = [f for f in case.flags if f.counts]
+    form.flags.choices = choices((f.code, flag_label(f.code)) for f in active_flags)
+    if request.method == "GET":
+        preselect = request.args.get("service")
+        if preselect in suggested_ids:
+            form.service_id.data = preselect
+            match = next(s for s in result.suggestions if str(s.service.id) == preselect)
+            form.flags.data = match.flags
+    status = 200
+    if form.validate_on_submit():
+        service = db.session.get(Service, uuid.UUID(form.service_id.data))
+        try:
+            referral = services.create_referral(
+                current_user, case, service, flags=form.flags.data or [],
+                given_by=form.given_by.data or "", scope=form.scope.data or [],
+                note=form.note.data)
+        except (ValidationFailed, Conflict) as exc:
+            db.session.rollback()
+            for messages in getattr(exc, "fields", {}).values():
+                for m in messages:
+                    flash(str(m), "error")
+            if not getattr(exc, "fields", None):
+                flash(str(exc.message), "error")
+            status = 409 if isinstance(exc, Conflict) else 422
+        else:
+            db.session.commit()
+            flash(_("Referral sent to %(org)s.", org=service.organization.name), "success")
+            return redirect(url_for("referrals.detail", referral_id=referral.id))
+    elif form.is_submitted():
+        status = 422
+    lines = {str(s.service.id): [reason_line(r) for r in s.reasons]
+             for s in result.suggestions}
+    return render_template("referrals/new.html", case=case, form=form, result=result,
+                           lines=lines, others=[s for s in every
+                                                if str(s.id) not in suggested_ids],
+                           **_labels()), status
+
+
+# -- inbox and outbox -----------------------------------------------------------------------------
+
+@bp.get("/referrals")
+@authz.rule(authz.AUTHENTICATED)
+def index() -> View:
+    form = BoxFilterForm(request.args)
+    box = form.box.data or ("inbox" if current_user.has_role(Role.SERVICE_PROVIDER)
+                            else "outbox")
+    if box not in ("inbox", "outbox") or not authz.can(current_user, f"referrals.{box}"):
+        authz.deny(f"referrals.{box}")
+    form.validate()
+    now = clock.now()
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    rows, total = services.list_referrals(
+        current_user, services.ReferralFilters(box=box, status=form.status.data or None,
+                                               urgency=form.urgency.data or None,
+                                               overdue=bool(form.overdue.data)),
+        page=page, now=now)
+    return render_template("referrals/index.html", rows=rows, total=total, box=box, form=form,
+                           now=now, page=page, org_name=services._org_name,
+                           can_inbox=authz.can(current_user, "referrals.inbox"),
+                           can_outbox=authz.can(current_user, "referrals.outbox"), **_labels())
+
+
+@bp.get("/referrals/<uuid:referral_id>")
+@authz.rule(authz.AUTHENTICATED)
+def detail(referral_id: uuid.UUID) -> str:
+    referral = authz.get_or_404(Referral, referral_id, "referrals.view")
+    services.record_view(current_user, referral)
+    body = services.referral_to_dict(referral, current_user)
+    db.session.commit()
+    sides = set(body["your_side"])
+    allowed = [a for a, (side, sources, _t) in vocab.TRANSITIONS.items()
+               if side in sides and referral.status in sources]
+    return render_template("referrals/detail.html", r=body, referral=referral,
+                           allowed=allowed, form=TransitionForm(), **_labels())
+
+
+@bp.post("/referrals/<uuid:referral_id>/transition")
+@authz.rule(authz.AUTHENTICATED)
+def transition(referral_id: uuid.UUID) -> Response:
+    referral = authz.get_or_404(Referral, referral_id, "referrals.view")
+    form = TransitionForm()
+    if form.validate_on_submit():
+        try:
+            services.transition(current_user, referral, form.action.data,
+                                reason=form.reason.data, outcome=form.outcome.data)
+        except (ValidationFailed, NotAllowed, services.IllegalTransition) as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+            return redirect(url_for("referrals.detail", referral_id=referral_id))
+        db.session.commit()
+        flash(_("Referral is now: %(status)s.", status=vocab.STATUSES[referral.status]),
+              "success")
+    return redirect(url_for("referrals.detail", referral_id=referral_id))
