@@ -40,6 +40,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _check_safety(app)
     _configure_logging(app)
     _init_extensions(app)
+    _configure_templates(app)
     _register_blueprints(app)
     return app
 
@@ -116,6 +117,10 @@ def _load_rules(app: Flask) -> None:
     except RuleSetError as exc:
         raise ConfigurationError(f"Refusing to start: the risk rule set is broken: {exc}") \
             from exc
+
+
+def _configure_templates(app: Flask) -> None:
+    app.jinja_env.add_extension("jinja2.ext.do")
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -78,6 +78,8 @@ def app(instance_dir: Path, database_url: str) -> Iterator[Flask]:
     application.test_client_class = IsolatedClient
     with application.app_context():
         upgrade()
+        assert db.session.scalar(sa.text("SELECT count(*) FROM routing_rules")) > 0
+        db.session.commit()
     yield application
     with application.app_context():
         db.engine.dispose()
@@ -97,6 +99,7 @@ def clean_db(request: pytest.FixtureRequest) -> Iterator[None]:
         for table in reversed(db.metadata.sorted_tables):
             if table.name not in KEEP_TABLES:
                 db.session.execute(table.delete())
+        _restore_reference_data()
         db.session.commit()
         db.session.remove()
 
@@ -112,6 +115,15 @@ class IsolatedClient(FlaskClient):
         db.session.commit()
         with self.application.app_context():
             return super().open(*args, **kwargs)
+
+
+def _restore_reference_data() -> None:
+    """Reference rows that migrations seed (besides locations): the routing table."""
+    from fieldapp.referrals.models import RoutingRule
+    from fieldapp.referrals.vocab import DEFAULT_ROUTING
+
+    db.session.add_all(RoutingRule(flag_code=flag, service_type=t, position=i)
+                       for flag, types in DEFAULT_ROUTING.items() for i, t in enumerate(types))
 
 
 @pytest.fixture

@@ -63,7 +63,7 @@ def parse_service(data: dict[str, Any], *, current: Service | None = None) -> Se
     """Validate service data (API shape); with `current`, missing keys keep their value."""
     if not isinstance(data, dict):
         raise ValidationFailed(_l("Some fields need attention."))
-    base = {} if current is None else {
+    base = {"capacity": "open", "active": True} if current is None else {
         "name": current.name, "type": current.type,
         "organization_id": str(current.organization_id),
         "location_codes": current.location_codes, "languages": current.language_list,
