@@ -209,3 +209,20 @@ def auth(client: FlaskClient, make: Factory):
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return user
     return _login_as
+
+
+@pytest.fixture
+def register(app: Flask):
+    """register(actor, **overrides) -> Case, through the real service (encryption included)."""
+    from datetime import date
+
+    from fieldapp.cases import inputs
+    from fieldapp.cases import services as case_services
+    from tests.cases.conftest import case_data
+
+    def _register(actor: User, **overrides: Any):
+        parsed = inputs.parse_case(case_data(**overrides), today=date.today())
+        case = case_services.register_case(actor, parsed)
+        db.session.commit()
+        return case
+    return _register

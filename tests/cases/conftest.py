@@ -1,15 +1,9 @@
-"""Helpers for case tests: valid case data in the API's shape, and registering through
-the real services (encryption included)."""
+"""Valid case data in the API's shape (the `register` fixture lives in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import copy
-from datetime import date
 from typing import Any
-
-import pytest
-
-from fieldapp.cases import inputs, services
 
 BASE_CASE: dict[str, Any] = {
     "given_name": "María José",
@@ -32,16 +26,3 @@ def case_data(**overrides: Any) -> dict[str, Any]:
     data = copy.deepcopy(BASE_CASE)
     data.update(overrides)
     return data
-
-
-@pytest.fixture
-def register():
-    """register(actor, **overrides) -> Case, through the real service."""
-    def _register(actor, **overrides):
-        from fieldapp.extensions import db
-
-        parsed = inputs.parse_case(case_data(**overrides), today=date.today())
-        case = services.register_case(actor, parsed)
-        db.session.commit()
-        return case
-    return _register

@@ -8,7 +8,6 @@ from fieldapp.accounts.roles import OrganizationKind, Role
 from fieldapp.cases import assessment
 from fieldapp.extensions import db
 from fieldapp.referrals import services
-from tests.cases.conftest import register  # noqa: F401
 
 SECRET = {
     "given_name": "Anacleta Pirela",

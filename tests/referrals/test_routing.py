@@ -141,7 +141,8 @@ def test_routing_rules_are_editable_and_audited(network, child_case):
     db.session.commit()
     names = [s.service.name for s in services.suggest(child_case).suggestions]
     assert "Child protection NSA" not in names and names[0] == "Asylum clinic"
-    from fieldapp.audit.models import AuditEvent
     import sqlalchemy as sa
+
+    from fieldapp.audit.models import AuditEvent
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "routing.changed"))
     assert '"after":["legal_asylum"]' in event.details
