@@ -39,7 +39,10 @@ def test_seed_command_prints_logins_and_password_once(app, monkeypatch):
     second = runner.invoke(args=["demo", "seed"])
     assert second.exit_code == 0 and "already present" in second.output
     assert "shown only this once" not in second.output
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Organization)) == 6
+    from fieldapp.demo.directory import PARTNERS
+
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Organization)) == \
+        6 + len(PARTNERS)
 
 
 def test_demo_network_matches_the_spec(app):
@@ -49,6 +52,8 @@ def test_demo_network_matches_the_spec(app):
     assert {e: u.roles for e, u in users.items()} == EXPECTED_ROLES
     assert all(u.locale is None for u in users.values())
     orgs = {o.name: o for o in db.session.scalars(sa.select(Organization))}
+    for name, *_rest in demo.DEMO_ORGANIZATIONS:
+        assert name in orgs
     assert orgs["Casa de Acogida Rumichaca"].shares_statistics is False
     assert all(o.shares_statistics for n, o in orgs.items() if n != "Casa de Acogida Rumichaca")
     assert orgs["Frontera Solidaria"].location_code == "CO-NSA-CUCUTA"
@@ -123,3 +128,25 @@ def test_demo_cases_are_spread_and_readable(app):
         Organization.name == "Casa de Acogida Rumichaca"))
     assert sum(c.organization_id == rumichaca.id for c in cases) == 80
     assert keyops.verify().failures == []
+
+
+def test_demo_directory_covers_every_default_routing_type(app):
+    from fieldapp.referrals import services as referrals
+    from fieldapp.referrals.vocab import DEFAULT_ROUTING
+
+    demo.seed(DEMO_PASSWORD, with_cases=False)
+    db.session.commit()
+    offered = {s.type for s in referrals.list_services()}
+    wanted = {t for types in DEFAULT_ROUTING.values() for t in types}
+    assert wanted <= offered
+    clinic = [s for s in referrals.list_services() if s.organization.name ==
+              "Clínica Jurídica para Migrantes"]
+    assert {s.type for s in clinic} == {"legal_asylum", "legal_regularization",
+                                        "legal_nationality", "legal_documentation"}
+    assert all(s.location_codes == ["CO"] for s in clinic)
+    child = [s for s in referrals.list_services() if s.organization.name ==
+             "Protección Infantil Norte" and s.type in ("child_protection", "family_tracing")]
+    assert len(child) == 2 and all(s.location_codes == ["CO-NSA"] for s in child)
+    # ...and some flags, in some places, find nothing.
+    in_colombia = {s.type for s in referrals.list_services(location_code="CO-NSA-CUCUTA")}
+    assert "interpretation" not in in_colombia

@@ -16,7 +16,7 @@ from fieldapp.audit import services as audit
 from fieldapp.cases import services as cases
 from fieldapp.cases import vocab
 from fieldapp.db import utcnow
-from fieldapp.demo import people
+from fieldapp.demo import directory, people
 from fieldapp.extensions import db
 
 # (name, kind, country, place, shares_statistics, [(email, display name, roles)])
@@ -78,9 +78,13 @@ def seed(password: str | None = None, *, with_cases: bool = True) -> str | None:
             user.set_roles(roles)
             db.session.add(user)
     db.session.flush()
+    admin = db.session.scalar(sa.select(User).where(User.email == "admin@fieldapp.example"))
+    services = directory.seed_directory(admin)
     cases = seed_cases() if with_cases else 0
+    sent = directory.seed_referrals(random.Random(99)) if with_cases else 0
     audit.record("demo.seeded", details={"organizations": len(DEMO_ORGANIZATIONS),
-                                         "users": len(DEMO_EMAILS), "cases": cases})
+                                         "users": len(DEMO_EMAILS), "cases": cases,
+                                         "services": services, "referrals": sent})
     return password
 
 
