@@ -275,4 +275,6 @@ def transition(referral_id: uuid.UUID) -> Response:
         db.session.commit()
         flash(_("Referral is now: %(status)s.", status=vocab.STATUSES[referral.status]),
               "success")
+    else:
+        flash(_("Your form expired or was sent from elsewhere. Please try again."), "error")
     return redirect(url_for("referrals.detail", referral_id=referral_id))
