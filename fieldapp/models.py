@@ -8,6 +8,7 @@ from fieldapp.cases.models import (
     CaseFlag,
     CaseGroup,
     CaseKey,
+    CaseTally,
     HouseholdMember,
     ReferenceCounter,
 )
@@ -22,6 +23,6 @@ from fieldapp.referrals.models import (
 )
 
 __all__ = ["ApiToken", "AuditEvent", "Case", "CaseBlindIndex", "CaseFlag", "CaseGroup",
-           "CaseKey", "HouseholdMember", "Location", "Organization", "ReferenceCounter", "Referral",
-           "ReferralEvent", "ReferralKey", "RoutingRule", "Service", "ServiceLocation", "User",
-           "UserRole", "UserSession"]
+           "CaseKey", "CaseTally", "HouseholdMember", "Location", "Organization",
+           "ReferenceCounter", "Referral", "ReferralEvent", "ReferralKey", "RoutingRule",
+           "Service", "ServiceLocation", "User", "UserRole", "UserSession"]

@@ -30,6 +30,7 @@ from fieldapp.cases.models import (
     Case,
     CaseBlindIndex,
     CaseFlag,
+    CaseTally,
     HouseholdMember,
     ReferenceCounter,
 )
@@ -54,16 +55,23 @@ def reference_prefix(location_code: str, on: date) -> str:
     return "-".join(parts[:2]) + f"-{on:%y}"
 
 
+def _upsert(model: Any, key: dict[str, Any], column: Any, delta: int) -> Any:
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+    return insert.values(**key, **{column.key: max(delta, 0)}).on_conflict_do_update(
+        index_elements=list(key), set_={column.key: column + delta}).returning(column)
+
+
+def _tally(organization_id: uuid.UUID, delta: int) -> None:
+    db.session.execute(_upsert(CaseTally, {"organization_id": organization_id},
+                               CaseTally.readable, delta))
+
+
 def next_reference(location_code: str, on: date) -> str:
     """`CO-NSA-26-000123`: division, year, sequence. Nothing personal in it."""
     prefix = reference_prefix(location_code, on)
-    dialect = db.session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ReferenceCounter)
-    stmt = insert.values(prefix=prefix, last=1).on_conflict_do_update(
-        index_elements=[ReferenceCounter.prefix],
-        set_={"last": ReferenceCounter.last + 1},
-    ).returning(ReferenceCounter.last)
-    number = db.session.execute(stmt).scalar_one()
+    number = db.session.execute(
+        _upsert(ReferenceCounter, {"prefix": prefix}, ReferenceCounter.last, 1)).scalar_one()
     return f"{prefix}-{number:06d}"
 
 
@@ -164,6 +172,7 @@ def register_case(actor: User, data: CaseInput, *, duplicate_reason: str | None 
     case.flags = []
     _set_household(case, data.household, on, new=True)
     _reindex(case, data, new=True)
+    _tally(case.organization_id, +1)
     audit.record("case.created", actor=actor, object_type="case", object_id=case.id,
                  details={"duplicate_override": bool(duplicate_reason)})
     if answers is not None:
@@ -262,10 +271,14 @@ def list_cases(actor: User, filters: CaseFilters, *, page: int = 1,
                per_page: int = 25) -> tuple[list[Case], int]:
     """A page of visible cases, most urgent first, newest first within a priority."""
     stmt = _filtered(actor, filters)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(
-        stmt.with_only_columns(Case.id).subquery())) or 0
+    if actor.has_role(Role.CASE_MANAGER) and filters == CaseFilters():
+        total = db.session.scalar(sa.select(CaseTally.readable).where(
+            CaseTally.organization_id == actor.organization_id)) or 0
+    else:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(
+            stmt.with_only_columns(Case.id).subquery())) or 0
     rows = db.session.scalars(
-        stmt.order_by(Case.priority_rank.desc(), Case.registered_at.desc(), Case.id)
+        stmt.order_by(Case.priority_rank.desc(), Case.registered_at.desc(), Case.id.desc())
         .limit(per_page).offset((page - 1) * per_page).options(selectinload(Case.flags))
     ).all()
     audit.record("cases.listed", actor=actor, object_type="case",
@@ -301,13 +314,17 @@ def search_cases(actor: User, query: str) -> list[Case]:
 
 
 def _candidates(visible: Any, probes: list[tuple[str, int]]) -> list[Case]:
+    """Cases whose blind indexes match, in two indexed steps: the index rows first, then
+    the cases by primary key (a planner left to itself may walk every case instead)."""
     if not probes:
         return []
     condition = sa.or_(*[sa.and_(CaseBlindIndex.kind == k, CaseBlindIndex.value == v)
                          for k, v in probes])
-    ids = sa.select(CaseBlindIndex.case_id).where(condition)
-    return list(db.session.scalars(sa.select(Case).where(visible, Case.id.in_(ids))
-                                   .order_by(Case.registered_at.desc())))
+    ids = list(set(db.session.scalars(sa.select(CaseBlindIndex.case_id).where(condition))))
+    if not ids:
+        return []
+    cases = db.session.scalars(sa.select(Case).where(Case.id.in_(ids), visible)).all()
+    return sorted(cases, key=lambda c: c.registered_at, reverse=True)
 
 
 @dataclass
@@ -512,6 +529,7 @@ def erase_case(case: Case, *, actor: User | None = None, reason: str = "request"
     case.forget_data_key()
     case.erased_at = utcnow()
     db.session.flush()
+    _tally(case.organization_id, -1)
     case_erased.send(case, reason=reason)
     audit.record("case.erased", actor=actor, object_type="case", object_id=case.id,
                  organization_id=case.organization_id, details={"reason": reason})

@@ -262,3 +262,17 @@ def test_swapped_ciphertexts_fail_loudly(make, register):
     with pytest.raises(DecryptionError):
         _ = b.notes
     db.session.rollback()
+
+
+def test_tally_matches_the_readable_cases_of_the_organization(make, register):
+    from fieldapp.cases.models import CaseTally
+
+    manager = make.user(Role.CASE_MANAGER)
+    cases = [register(manager, given_name=f"P{i}") for i in range(3)]
+    services.erase_case(cases[0], actor=manager)
+    db.session.commit()
+    tally = db.session.get(CaseTally, manager.organization_id).readable
+    listed, total = services.list_cases(manager, services.CaseFilters())
+    assert tally == total == len(listed) == 2
+    filtered, filtered_total = services.list_cases(manager, services.CaseFilters(stage="border"))
+    assert filtered_total == 2
