@@ -31,7 +31,7 @@ SERVICE_TYPES = {
     "defender_protection": _l("Protection of human rights defenders"),
 }
 
-CAPACITIES = {"open": _l("Open"), "limited": _l("Limited"), "full": _l("Full")}
+CAPACITIES = {"open": _l("Available"), "limited": _l("Limited"), "full": _l("Full")}
 CAPACITY_RANK = {"open": 2, "limited": 1, "full": 0}
 
 # What the person may agree to share, group by group (SPEC §5).
