@@ -42,9 +42,26 @@ def run_migrations_online() -> None:
     conf_args.setdefault("compare_type", True)
     connectable = get_engine()
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations rebuild SQLite tables (copy, DROP, rename). With foreign
+            # keys enforced, the DROP would cascade and delete every dependent row (the
+            # wrapped data keys first: a crypto-shred of every case). Switch enforcement
+            # off for the migration (this only works outside a transaction), check
+            # integrity at the end, and switch it back on for the pooled connection.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(connection=connection, target_metadata=get_metadata(),
+                              **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left {len(broken)} broken references")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -41,3 +41,24 @@ def test_downgrade_to_base_and_upgrade_again(app):
         tables = set(sa.inspect(conn).get_table_names())
     assert {t.name for t in db.metadata.sorted_tables} <= tables
     assert db.session.get(Location, "CO-NSA-CUCUTA") is not None
+
+
+def test_downgrade_and_upgrade_keep_existing_records_readable(app, make, register):
+    """Table rebuilds on SQLite must not cascade: wrapped keys, indexes, flags survive."""
+    from flask_migrate import downgrade, upgrade
+
+    from fieldapp.cases.models import Case, CaseBlindIndex, CaseKey
+
+    case = register(make.user(), document={"type": "passport", "number": "MIG-123"})
+    case_id = case.id
+    db.session.commit()
+    db.session.remove()
+    downgrade(revision="0003")
+    upgrade()
+    db.session.remove()
+    survivor = db.session.get(Case, case_id)
+    assert db.session.get(CaseKey, case_id) is not None
+    assert survivor.given_name == "María José" and survivor.document_number == "MIG-123"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseBlindIndex).where(
+        CaseBlindIndex.case_id == case_id)) == 3
+    assert {g.code for g in survivor.groups} == {"WOMEN_GIRLS", "CHILDREN"}
