@@ -24,6 +24,9 @@ class BaseConfig:
     # Blind indexes keep this many bits of the HMAC, so that at a million cases a
     # value shares its index with about one other: the index alone confirms nobody.
     BLIND_INDEX_BITS = 20
+    # Statistics: counts from 1 to STATS_K - 1 are suppressed (never below 3; 10 for
+    # tables of the most sensitive flags).
+    STATS_K = 5
 
     SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
@@ -102,6 +105,7 @@ _ENV_OVERRIDES: dict[str, tuple[str, Any]] = {
         lambda v: timedelta(hours=int(v)),
     ),
     "API_TOKEN_TTL_HOURS": ("API_TOKEN_TTL", lambda v: timedelta(hours=int(v))),
+    "STATS_K": ("STATS_K", int),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
     "LOGIN_RATE_LIMIT_CLIENT": ("LOGIN_RATE_LIMIT_CLIENT", str),
     "LOGIN_RATE_LIMIT_ACCOUNT": ("LOGIN_RATE_LIMIT_ACCOUNT", str),

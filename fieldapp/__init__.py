@@ -57,6 +57,8 @@ def _check_safety(app: Flask) -> None:
     if app.config.get("FIELDAPP_GENERATE_KEY_FILE"):
         problems.append("production never generates a key file; create it with "
                         "`flask keys generate` and keep a copy apart from the database")
+    if int(app.config.get("STATS_K", 5)) < 3:
+        problems.append("STATS_K may not be below 3")
     if not app.config.get("SESSION_COOKIE_SECURE"):
         problems.append("SESSION_COOKIE_SECURE must be on in production")
     if problems:
@@ -137,11 +139,13 @@ def _register_blueprints(app: Flask) -> None:
     from fieldapp.keyops.cli import bp as keys_cli
     from fieldapp.referrals.cli import bp as referrals_cli
     from fieldapp.referrals.views import bp as referrals_bp
+    from fieldapp.stats.views import bp as stats_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(referrals_bp)
+    app.register_blueprint(stats_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(accounts_cli)
     app.register_blueprint(organizations_cli)

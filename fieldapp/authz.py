@@ -121,6 +121,7 @@ PERMISSIONS: dict[str, Check] = {
     "referrals.inbox": _has(Role.SERVICE_PROVIDER),
     "referrals.outbox": _has(Role.FIELD_WORKER, Role.CASE_MANAGER),
     "referrals.view": _referral_viewer,
+    "stats.view": _has(Role.SUPERVISOR, Role.CASE_MANAGER),
 }
 
 

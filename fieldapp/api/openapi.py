@@ -74,6 +74,7 @@ def document() -> dict[str, Any]:
                     **_error_responses(400, 401, 403)}}},
             **_case_paths(),
             **_referral_paths(),
+            **_stats_paths(),
             "/openapi.json": {"get": {
                 "summary": "This document", "security": [],
                 "responses": {"200": {"description": "OpenAPI 3 document"}}}},
@@ -290,6 +291,39 @@ def _referral_paths() -> dict[str, Any]:
     }
 
 
+def _stats_paths() -> dict[str, Any]:
+    dims = ["month", "country", "division", "site", "stage", "sex", "age_band", "nationality",
+            "group", "flag", "referral_status", "service_type", "unmet_need"]
+    params = [
+        {"name": "rows", "in": "query", "required": True,
+         "schema": {"type": "string", "enum": dims}},
+        {"name": "cols", "in": "query", "schema": {"type": "string", "enum": dims}},
+        {"name": "from", "in": "query", "schema": {"type": "string", "example": "2026-01"}},
+        {"name": "to", "in": "query", "schema": {"type": "string", "example": "2026-12"}},
+        *[{"name": d, "in": "query", "description": f"filter: one {d} value",
+           "schema": {"type": "string"}} for d in dims]]
+    return {
+        "/stats": {"get": {
+            "summary": "A protected count table (supervisors: network; case managers: own)",
+            "parameters": params,
+            "responses": {"200": {"description": "Counts; small ones suppressed",
+                                  "content": _json("StatsTable")},
+                          **_error_responses(401, 403, 422)}}},
+        "/stats.csv": {"get": {
+            "summary": "The same table as CSV; format=hxl adds an HXL hashtag row",
+            "parameters": [*params, {"name": "format", "in": "query",
+                                     "schema": {"type": "string", "enum": ["hxl"]}}],
+            "responses": {"200": {"description": "CSV",
+                                  "content": {"text/csv": {"schema": {"type": "string"}}}},
+                          **_error_responses(401, 403, 422)}}},
+        "/stats/referral-performance": {"get": {
+            "summary": "Median time to acknowledgement, shares on time and overdue, by "
+                       "service type and month",
+            "responses": {"200": {"description": "Rows; small groups suppressed"},
+                          **_error_responses(401, 403)}}},
+    }
+
+
 def _referral_schemas() -> dict[str, Any]:
     service_input = {"type": "object", "properties": {
         "name": {"type": "string"}, "type": {"type": "string"},
@@ -336,8 +370,19 @@ def _referral_schemas() -> dict[str, Any]:
         "note": {"type": "string", "nullable": True},
         "decline_reason": {"type": "string", "nullable": True},
         "outcome": {"type": "string", "nullable": True}}}
+    cell = {"type": "object", "properties": {"count": {"type": "integer"},
+                                             "suppressed": {"type": "boolean"}}}
+    stats = {"type": "object", "properties": {
+        "k": {"type": "integer"}, "rows": {"type": "array", "items": {"type": "string"}},
+        "cols": {"type": "array", "items": {"type": "string"}},
+        "row_labels": {"type": "array", "items": {"type": "string"}},
+        "col_labels": {"type": "array", "items": {"type": "string"}},
+        "cells": {"type": "array", "items": {"type": "array", "items": cell}},
+        "row_totals": {"type": "array", "items": cell},
+        "col_totals": {"type": "array", "items": cell}, "total": cell,
+        "suppressed": {"type": "integer"}}}
     return {"ServiceInput": service_input, "Service": service, "Suggestions": suggestions,
-            "ReferralInput": referral_input, "Referral": referral}
+            "ReferralInput": referral_input, "Referral": referral, "StatsTable": stats}
 
 
 def _case_schemas() -> dict[str, Any]:

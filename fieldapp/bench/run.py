@@ -57,6 +57,7 @@ class Figures:
     create_ms: dict[str, float] = field(default_factory=dict)
     floor_ms: dict[str, float] = field(default_factory=dict)
     create_to_floor_ratio: float = 0.0
+    stats_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     measured_at: str = ""
 
 
@@ -112,10 +113,18 @@ def _setup(app: Flask) -> tuple[User, User]:
         db.session.add(org)
         hashed = passwords.hash_password(PASSWORD)
         for email, role in (("worker@bench.example", Role.FIELD_WORKER),
-                            ("manager@bench.example", Role.CASE_MANAGER)):
+                            ("manager@bench.example", Role.CASE_MANAGER),
+                            ("supervisor@bench.example", Role.SUPERVISOR)):
             user = User(email=email, name=email, organization=org, password_hash=hashed)
             user.set_roles({role})
             db.session.add(user)
+        db.session.commit()
+    if db.session.scalar(sa.select(User).where(User.email == "supervisor@bench.example")) \
+            is None:  # a bench database seeded before supervisors were measured
+        user = User(email="supervisor@bench.example", name="supervisor", organization=org,
+                    password_hash=passwords.hash_password(PASSWORD))
+        user.set_roles({Role.SUPERVISOR})
+        db.session.add(user)
         db.session.commit()
     users = {u.email: u for u in db.session.scalars(sa.select(User).where(
         User.organization_id == org.id))}
@@ -145,6 +154,7 @@ def seed(owner: User, target: int, *, batch: int = 2000, seed_value: int = 7,
             case = Case(id=uuid.uuid4(), organization_id=org_id,
                         owner_id=owner_id, registered_at=when, registered_on=when.date(),
                         updated_at=when, reference=f"CO-NSA-{when:%y}-{counter.last:07d}",
+                        registered_month=when.strftime("%Y-%m"),
                         status="open", priority="none", priority_rank=0,
                         consent_basis="consent", consent_given_by="self",
                         consent_language="es", consent_recorded_by_id=owner_id,
@@ -165,6 +175,60 @@ def seed(owner: User, target: int, *, batch: int = 2000, seed_value: int = 7,
         if added % 50_000 < batch:
             log(f"  seeded {have + added} cases ({added / (time.perf_counter() - start):.0f}/s)")
     return added, time.perf_counter() - start
+
+
+FLAG_WEIGHTS = {  # roughly the demo's frequencies, per case
+    "IRREGULAR_STATUS": 0.23, "DISABILITY_AT_RISK": 0.08, "INTERNATIONAL_PROTECTION_NEED": 0.12,
+    "GBV_SURVIVOR": 0.10, "STATELESSNESS_RISK": 0.10, "CHILD_WITHOUT_DOCUMENTS": 0.06,
+    "UNACCOMPANIED_CHILD": 0.05, "SEPARATED_CHILD": 0.05, "TRAFFICKING_RISK": 0.05,
+    "SERIOUS_MEDICAL_CONDITION": 0.06, "WOMAN_AT_RISK": 0.04, "OLDER_PERSON_AT_RISK": 0.04,
+    "INTERPRETER_NEEDED": 0.03, "FAMILY_SEPARATION": 0.03, "REFOULEMENT_RISK": 0.02,
+    "DEFENDER_AT_RISK": 0.01, "LGBTIQ_AT_RISK": 0.01,
+}
+
+
+def seed_statistics(*, batch: int = 20_000, log: Callable[[str], None] = print) -> int:
+    """Groups (from age and sex) and flags (drawn with the weights above) for seeded cases
+    that have none, inserted in bulk: what the aggregation benchmark groups over."""
+    from fieldapp.cases.models import CaseFlag, CaseGroup
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(CaseGroup)):
+        return 0
+    rng = random.Random(3)
+    last = None
+    added = 0
+    while True:
+        stmt = sa.select(Case.id, Case.organization_id, Case.registered_month,
+                         Case.location_code, Case.age_band, Case.sex).order_by(Case.id)
+        if last is not None:
+            stmt = stmt.where(Case.id > last)
+        rows = db.session.execute(stmt.limit(batch)).all()
+        if not rows:
+            break
+        groups, flags = [], []
+        for case_id, org, month, place, band, sex in rows:
+            copy = {"case_id": case_id, "organization_id": org, "registered_month": month,
+                    "location_code": place}
+            if band in ("0-4", "5-11", "12-17"):
+                groups.append({**copy, "code": "CHILDREN"})
+            if band == "60+":
+                groups.append({**copy, "code": "OLDER"})
+            if sex == "female":
+                groups.append({**copy, "code": "WOMEN_GIRLS"})
+            for code, weight in FLAG_WEIGHTS.items():
+                if rng.random() < weight:
+                    flags.append({**copy, "id": uuid.uuid4(), "code": code, "severity": "high",
+                                  "source": "rule", "active": True, "set_at": utcnow(),
+                                  "rule_set_version": "bench"})
+        if groups:
+            db.session.execute(sa.insert(CaseGroup), groups)
+        if flags:
+            db.session.execute(sa.insert(CaseFlag), flags)
+        db.session.commit()
+        added += len(flags)
+        last = rows[-1][0]
+    log(f"  seeded {added} flags for the statistics benchmark")
+    return added
 
 
 def measure(app: Flask, n: int, *, repeat: int = 200,
@@ -241,6 +305,22 @@ def measure(app: Flask, n: int, *, repeat: int = 200,
     figures.create_ms = _pct(create_samples)
     figures.floor_ms = _pct(floor_samples)
     figures.create_to_floor_ratio = round(figures.create_ms["p50"] / figures.floor_ms["p50"], 2)
+    s_auth = token("supervisor@bench.example")
+
+    def stats_table(rows: str, cols: str) -> Callable[[], None]:
+        def _stats() -> None:
+            r = client.get("/api/v1/stats", headers=s_auth,
+                           query_string={"rows": rows, "cols": cols})
+            assert r.status_code == 200 and r.get_json()["rows"], r.get_json()
+        return _stats
+
+    log("  measuring statistics tables...")
+    stats_repeat = max(10, repeat // 5)
+    for label, (rows, cols) in (("flag x month", ("flag", "month")),
+                                ("group x site", ("group", "site"))):
+        fn = stats_table(rows, cols)
+        _timed(fn, 2)
+        figures.stats_ms[label] = _pct(_timed(fn, stats_repeat))
     figures.measured_at = datetime.now(UTC).isoformat(timespec="seconds")
     return figures
 
@@ -253,6 +333,7 @@ def run(database_url: str, n: int, instance: Path, out: Path | None, repeat: int
         worker, _manager = _setup(app)
         log(f"Seeding up to {n} cases on {db.engine.dialect.name}...")
         added, seconds = seed(worker, n, log=log)
+        seed_statistics(log=log)
         db.session.remove()
     figures = measure(app, n, repeat=repeat, log=log)
     figures.seeded_now = added
@@ -278,3 +359,5 @@ def table(f: Figures, log: Callable[[str], None] = print) -> None:
                      ("framework floor (bare insert in clear)", f.floor_ms)):
         log(f"{label:<44}{d['p50']:>10.2f}{d['p95']:>10.2f}")
     log(f"{'create / floor (p50)':<44}{f.create_to_floor_ratio:>10.2f}")
+    for label, d in f.stats_ms.items():
+        log(f"{'statistics table ' + label + ' (API)':<44}{d['p50']:>10.2f}{d['p95']:>10.2f}")

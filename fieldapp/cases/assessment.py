@@ -76,7 +76,7 @@ def recompute(case: Case, *, actor: User | None, now: datetime | None = None) ->
         if row.code not in wanted_groups:
             case.groups.remove(row)
     for code in sorted(wanted_groups - {g.code for g in case.groups}):
-        case.groups.append(CaseGroup(code=code))
+        case.groups.append(CaseGroup(code=code, **_stats_copy(case)))
 
     rows = {f.code: f for f in case.flags}
     for fired in result.flags:
@@ -85,7 +85,7 @@ def recompute(case: Case, *, actor: User | None, now: datetime | None = None) ->
         if row is None:
             row = CaseFlag(id=uuid.uuid4(), code=fired.code, severity=fired.severity,
                            source="rule", active=True, rule_set_version=result.rule_set_version,
-                           set_at=now)
+                           set_at=now, **_stats_copy(case))
             case.flags.append(row)
             row.reasons = json.dumps(reasons)
             _flag_event("flag.raised", case, row, actor)
@@ -116,6 +116,12 @@ def recompute(case: Case, *, actor: User | None, now: datetime | None = None) ->
             _flag_event("flag.cleared", case, row, actor)
     set_priority(case)
     return result
+
+
+def _stats_copy(case: Case) -> dict[str, Any]:
+    """The clear fields flags and groups carry for statistics."""
+    return {"organization_id": case.organization_id,
+            "registered_month": case.registered_month, "location_code": case.location_code}
 
 
 def set_priority(case: Case) -> None:
@@ -174,7 +180,7 @@ def add_manual_flag(actor: User, case: Case, *, code: str, reason: str,
     if row is not None and row.counts:
         raise Conflict(_l("This flag is already active on the case."))
     if row is None:
-        row = CaseFlag(id=uuid.uuid4(), code=code)
+        row = CaseFlag(id=uuid.uuid4(), code=code, **_stats_copy(case))
         case.flags.append(row)
     row.source = "manual"
     row.severity = severity

@@ -33,6 +33,10 @@ class Case(db.Model):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     registered_on: Mapped[date] = mapped_column(sa.Date)
     location_code: Mapped[str] = mapped_column(sa.ForeignKey("locations.code"), index=True)
+    # Derived from the place and date, in clear, so statistics group without parsing.
+    country_code: Mapped[str] = mapped_column(sa.String(2), default="")
+    division_code: Mapped[str | None] = mapped_column(sa.String(12))
+    registered_month: Mapped[str] = mapped_column(sa.String(7), default="")  # YYYY-MM
     stage: Mapped[str] = mapped_column(sa.String(24))
     sex: Mapped[str] = mapped_column(sa.String(10))
     age_band: Mapped[str] = mapped_column(sa.String(8))
@@ -106,6 +110,7 @@ class Case(db.Model):
         sa.Index("ix_cases_org_order", "organization_id", "erased_at", "priority_rank",
                  "registered_at", "id"),
         sa.Index("ix_cases_org_registered", "organization_id", "registered_at"),
+        sa.Index("ix_cases_stats", "organization_id", "registered_month", "country_code"),
         sa.CheckConstraint("status IN ('open', 'closed')", name="status"),
     )
 
@@ -230,6 +235,11 @@ class CaseFlag(db.Model):
     dismissal_reason_enc: Mapped[bytes | None] = mapped_column(Blob)
     manual_reason_enc: Mapped[bytes | None] = mapped_column(Blob)
 
+    # Copied from the case for statistics (grouping without a join over a million rows).
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    registered_month: Mapped[str | None] = mapped_column(sa.String(7))
+    location_code: Mapped[str | None] = mapped_column(sa.String(40))
+
     reasons = Sealed("reasons")  # JSON list of the rule reasons (source text) that fired
     dismissal_reason = Sealed("dismissal_reason")
     manual_reason = Sealed("manual_reason")
@@ -241,7 +251,11 @@ class CaseFlag(db.Model):
 
     case: Mapped[Case] = relationship(back_populates="flags")
 
-    __table_args__ = (sa.UniqueConstraint("case_id", "code", name="uq_case_flags_case_code"),)
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "code", name="uq_case_flags_case_code"),
+        sa.Index("ix_case_flags_stats", "organization_id", "active", "code", "registered_month",
+                 "location_code"),
+    )
 
     def data_key(self) -> bytes:
         return self.case.data_key()
@@ -255,6 +269,15 @@ class CaseGroup(db.Model):
     case_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    # Copied from the case for statistics, as on flags.
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    registered_month: Mapped[str | None] = mapped_column(sa.String(7))
+    location_code: Mapped[str | None] = mapped_column(sa.String(40))
+
+    __table_args__ = (
+        sa.Index("ix_case_groups_stats", "organization_id", "code", "location_code",
+                 "registered_month"),
+    )
 
 
 class CaseTally(db.Model):

@@ -129,6 +129,9 @@ def _apply(case: Case, data: CaseInput, on: date) -> None:
     case.phone = data.phone
     case.address = data.address
     case.location_code = data.location_code
+    case.country_code = data.location_code.split("-")[0]
+    case.division_code = "-".join(data.location_code.split("-")[:2]) \
+        if "-" in data.location_code else None
     case.stage = data.stage
     case.languages = json.dumps(data.languages) if data.languages else None
     case.notes = data.notes
@@ -157,6 +160,7 @@ def register_case(actor: User, data: CaseInput, *, duplicate_reason: str | None 
     on = now.date()
     case = Case(id=uuid.uuid4(), organization_id=actor.organization_id, owner_id=actor.id,
                 registered_at=now, registered_on=on, updated_at=now,
+                registered_month=on.strftime("%Y-%m"),
                 reference=next_reference(data.location_code, on), status="open",
                 priority="none", priority_rank=0,
                 consent_basis=data.consent_basis, consent_given_by=data.consent_given_by,
@@ -427,6 +431,9 @@ def update_case(actor: User, case: Case, data: CaseInput, *, expected_version: i
         _reindex(case, data)
     if {"date_of_birth", "age_years", "sex", "nationality"} & set(changed):
         assessment.recompute(case, actor=actor, now=now)
+    if "location_code" in changed:
+        for row in [*case.flags, *case.groups]:
+            row.location_code = case.location_code
     case.updated_at = now
     try:
         db.session.flush()

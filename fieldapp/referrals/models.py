@@ -98,6 +98,9 @@ class Referral(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # For statistics: the month it was sent, and how long the answer took.
+    created_month: Mapped[str] = mapped_column(sa.String(7), default="")
+    ack_seconds: Mapped[int | None] = mapped_column(sa.Integer)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)

@@ -371,6 +371,7 @@ def create_referral(actor: User, case: Case, service: Service, *, flags: list[st
         service_type=service.type, flags=",".join(sorted(set(flags))), urgency=urgency,
         status="sent", consent_given_by=given_by,
         consent_scope=",".join(s for s in vocab.SCOPES if s in scope), created_at=now,
+        created_month=now.strftime("%Y-%m"),
         due_at=now + vocab.ACK_DEADLINES[urgency])
     referral.new_data_key()
     referral.snapshot = json.dumps(build_snapshot(case, scope, flags))
@@ -423,12 +424,11 @@ def transition(actor: User, referral: Referral, action: str, *, reason: str | No
                                fields={"outcome": [_l("This field is required.")]})
     previous = referral.status
     referral.status = target
-    if action == "acknowledge":
-        referral.acknowledged_at = now
     if action == "decline":
         referral.decline_reason = reason.strip()[:2000]
-        if referral.acknowledged_at is None:
-            referral.acknowledged_at = now  # an answer is an acknowledgement
+    if action in ("acknowledge", "decline") and referral.acknowledged_at is None:
+        referral.acknowledged_at = now  # an answer is an acknowledgement
+        referral.ack_seconds = int((now - referral.created_at).total_seconds())
     if action == "complete":
         referral.outcome = outcome.strip()[:2000]
     if action == "cancel" and reason and reason.strip():

@@ -1,0 +1,39 @@
+"""GET /stats, /stats.csv (and ?format=hxl), /stats/referral-performance."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+from flask_login import current_user
+
+from fieldapp import authz
+from fieldapp.api.blueprint import bp
+from fieldapp.extensions import db
+from fieldapp.stats import export, services
+
+
+@bp.get("/stats")
+@authz.rule("stats.view")
+def stats() -> Response:
+    query = services.parse_query(request.args.to_dict())
+    result = services.table(current_user, query, channel="api")
+    body = services.to_json(result)
+    db.session.commit()
+    return jsonify(body)
+
+
+@bp.get("/stats.csv")
+@authz.rule("stats.view")
+def stats_csv() -> Response:
+    query = services.parse_query(request.args.to_dict())
+    result = services.table(current_user, query, channel="api-csv")
+    text = export.to_csv(result, hxl=request.args.get("format") == "hxl")
+    db.session.commit()
+    return Response(text, mimetype="text/csv")
+
+
+@bp.get("/stats/referral-performance")
+@authz.rule("stats.view")
+def referral_performance() -> Response:
+    rows = services.referral_performance(current_user)
+    db.session.commit()
+    return jsonify({"items": rows})

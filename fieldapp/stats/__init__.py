@@ -1,0 +1,1 @@
+"""Anonymized statistics: aggregation in the database, disclosure control, charts, exports."""

@@ -1,0 +1,188 @@
+"""Statistics from a known synthetic population: correct, protected, scoped, exported."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+
+from fieldapp.accounts.roles import Role
+from fieldapp.audit.models import AuditEvent
+from fieldapp.cases import assessment
+from fieldapp.cases import services as case_services
+from fieldapp.extensions import db
+from fieldapp.stats import services as stats
+from tests.conftest import api_token, login
+
+SITES = ["CO-NSA-CUCUTA", "CO-LAG-PARAGUACHON", "EC-C-TULCAN"]
+STAGES = ["border", "transit", "host_community"]
+
+
+@pytest.fixture
+def population(make, register):
+    """60 cases in a sharing organization, 7 in one that does not share."""
+    sharing = make.org("Sharing NGO")
+    private = make.org("Private NGO", shares=False)
+    worker = make.user(Role.FIELD_WORKER, org=sharing)
+    other = make.user(Role.FIELD_WORKER, org=private)
+    truth = Counter()
+    for i in range(60):
+        site, stage = SITES[i % 3], STAGES[(i // 3) % 3]
+        sex = "female" if i % 4 else "male"
+        register(worker, given_name=f"Persona {i}", location_code=site, stage=stage, sex=sex,
+                 document=None, date_of_birth="1990-01-01")
+        truth[(site, stage)] += 1
+    for i in range(7):
+        register(other, given_name=f"Privada {i}", location_code="CO-NSA-CUCUTA",
+                 stage="border", document=None, date_of_birth="1990-01-01")
+    return {"sharing": sharing, "private": private, "worker": worker, "truth": truth}
+
+
+def _q(**kw):
+    return stats.parse_query(kw)
+
+
+def test_unsuppressed_cells_equal_the_true_counts(app, make, population):
+    supervisor = make.user(Role.SUPERVISOR)
+    result = stats.table(supervisor, _q(rows="site", cols="stage"))
+    body = stats.to_json(result)
+    seen = 0
+    for i, site in enumerate(body["rows"]):
+        for j, stage in enumerate(body["cols"]):
+            cell = body["cells"][i][j]
+            if "count" in cell:
+                assert cell["count"] == population["truth"][(site, stage)]
+                seen += 1
+    assert seen == 9  # every cell here is 6 or more... 60/9 -> 6 or 7: all published
+    assert body["total"] == {"count": 60}  # the non-sharing organization is not counted
+
+
+def test_case_manager_sees_own_organization_only(app, make, population):
+    manager = make.user(Role.CASE_MANAGER, org=population["private"])
+    body = stats.to_json(stats.table(manager, _q(rows="site")))
+    assert body["rows"] == ["CO-NSA-CUCUTA"] and body["total"] == {"count": 7}
+
+
+def test_small_counts_suppressed_and_complemented(app, make, population, register):
+    worker = population["worker"]
+    for i in range(2):  # two cases at a fourth site: a small cell
+        register(worker, given_name=f"Pocas {i}", location_code="PE-TUM-TUMBES",
+                 stage="border", document=None, date_of_birth="1990-01-01")
+    supervisor = make.user(Role.SUPERVISOR)
+    body = stats.to_json(stats.table(supervisor, _q(rows="site", cols="stage")))
+    row = body["rows"].index("PE-TUM-TUMBES")
+    assert body["cells"][row][body["cols"].index("border")] == {"suppressed": True}
+    assert body["row_totals"][row] == {"suppressed": True}
+    hidden_in_border = [r for r in body["cells"] if r[body["cols"].index("border")]
+                        == {"suppressed": True}]
+    assert len(hidden_in_border) >= 2  # a complementary cell in the same column
+    assert body["total"] == {"count": 62} or body["total"] == {"suppressed": True}
+
+
+def test_sensitive_flags_use_k_10(app, make, population, register):
+    worker = population["worker"]
+    for i in range(7):
+        case = register(worker, given_name=f"Niño {i}", date_of_birth="2014-01-01",
+                        document=None, location_code="CO-NSA-CUCUTA")
+        assessment.save_assessment(worker, case, {"accompaniment": "alone"})
+    db.session.commit()
+    supervisor = make.user(Role.SUPERVISOR)
+    body = stats.to_json(stats.table(supervisor, _q(rows="flag")))
+    assert body["k"] == 10
+    i = body["rows"].index("UNACCOMPANIED_CHILD")
+    assert body["row_totals"][i] == {"suppressed": True}  # 7 < 10
+    plain = stats.to_json(stats.table(supervisor, _q(rows="stage")))
+    assert plain["k"] == 5
+
+
+def test_differencing_with_and_without_a_site_filter(app, make, population, register):
+    """Ecuador has Tulcán (20) and 3 people elsewhere: 'Ecuador' minus 'Tulcán' would
+    isolate 3 people, so the filtered query hides what would allow the subtraction."""
+    worker = population["worker"]
+    for i in range(3):
+        register(worker, given_name=f"Huaquillas {i}", location_code="EC-O-HUAQUILLAS",
+                 stage="border", document=None, date_of_birth="1990-01-01")
+    supervisor = make.user(Role.SUPERVISOR)
+    country = stats.to_json(stats.table(supervisor, _q(rows="stage", country="EC")))
+    site = stats.to_json(stats.table(supervisor, _q(rows="stage", site="EC-C-TULCAN",
+                                                    country="EC")))
+    border_c = country["row_totals"][country["rows"].index("border")]
+    border_s = site["row_totals"][site["rows"].index("border")]
+    if "count" in border_c and "count" in border_s:
+        assert not 0 < border_c["count"] - border_s["count"] < 5
+    if "count" in country["total"] and "count" in site["total"]:
+        assert not 0 < country["total"]["count"] - site["total"]["count"] < 5
+
+
+def test_erased_cases_still_count(app, make, population):
+    supervisor = make.user(Role.SUPERVISOR)
+    before = stats.to_json(stats.table(supervisor, _q(rows="site")))["total"]
+    case = db.session.scalar(sa.select(case_services.Case).where(
+        case_services.Case.organization_id == population["sharing"].id).limit(1))
+    case_services.erase_case(case)
+    db.session.commit()
+    after = stats.to_json(stats.table(supervisor, _q(rows="site")))["total"]
+    assert before == after == {"count": 60}
+
+
+def test_filters_only_on_predefined_values(app, make):
+    with pytest.raises(stats.ValidationFailed):
+        stats.parse_query({"rows": "given_name"})
+    with pytest.raises(stats.ValidationFailed):
+        stats.parse_query({"rows": "site", "stage": "anything goes"})
+    with pytest.raises(stats.ValidationFailed):
+        stats.parse_query({"rows": "site", "country": "ZZ"})
+    with pytest.raises(stats.ValidationFailed):
+        stats.parse_query({"rows": "site", "from": "last year"})
+
+
+def test_api_csv_and_hxl_carry_the_same_numbers(app, client, make, population):
+    supervisor = make.user(Role.SUPERVISOR)
+    auth = {"Authorization": f"Bearer {api_token(client, supervisor.email)}"}
+    params = {"rows": "site", "cols": "stage"}
+    body = client.get("/api/v1/stats", query_string=params, headers=auth).get_json()
+    text = client.get("/api/v1/stats.csv", query_string=params, headers=auth).get_data(
+        as_text=True)
+    hxl = client.get("/api/v1/stats.csv", query_string={**params, "format": "hxl"},
+                     headers=auth).get_data(as_text=True)
+    plain_rows = list(csv.reader(io.StringIO(text)))
+    hxl_rows = list(csv.reader(io.StringIO(hxl)))
+    assert hxl_rows[1][0] == "#loc+code" and all(t.startswith("#affected") for t in hxl_rows[1][1:])
+    assert hxl_rows[0] == plain_rows[0] and hxl_rows[2:] == plain_rows[1:]
+    for i, site in enumerate(body["rows"]):
+        line = plain_rows[1 + i]
+        assert line[0] == site
+        for j, cell in enumerate(body["cells"][i]):
+            assert line[1 + j] == (str(cell["count"]) if "count" in cell else "suppressed")
+    assert plain_rows[-1][-1] == str(body["total"]["count"])
+
+
+def test_statistics_are_audited_and_hold_nothing_personal(app, client, make, population):
+    supervisor = make.user(Role.SUPERVISOR)
+    login(client, supervisor.email)
+    html = client.get("/stats?rows=flag&cols=country", headers={"Accept-Language": "en"})
+    assert html.status_code == 200 and b"<svg" in html.data and b"<script" not in html.data
+    assert b"Persona" not in html.data and b"CO-NSA-26-" not in html.data
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "stats.queried"))
+    assert '"rows":"flag"' in event.details and event.actor_id == supervisor.id
+    csv_response = client.get("/stats/export.csv?rows=site")
+    assert csv_response.status_code == 200 and b"Persona" not in csv_response.data
+
+
+def test_roles(app, client, make, population):
+    worker = population["worker"]
+    auth = {"Authorization": f"Bearer {api_token(client, worker.email)}"}
+    assert client.get("/api/v1/stats?rows=site", headers=auth).status_code == 403
+    supervisor = make.user(Role.SUPERVISOR)
+    s_auth = {"Authorization": f"Bearer {api_token(client, supervisor.email)}"}
+    case_id = db.session.scalar(sa.select(case_services.Case.id).limit(1))
+    assert client.get(f"/api/v1/cases/{case_id}", headers=s_auth).status_code in (403, 404)
+    assert client.get("/api/v1/stats?rows=nonsense", headers=s_auth).status_code == 422
+
+
+def test_referral_performance_is_computed_and_protected(app, make, population):
+    supervisor = make.user(Role.SUPERVISOR)
+    assert stats.referral_performance(supervisor) == []  # no referrals: nothing to show
