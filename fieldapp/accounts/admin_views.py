@@ -148,6 +148,7 @@ def user_edit(user_id: uuid.UUID) -> View:
     form = UserEditForm(name=user.name, roles=[r.value for r in user.roles])
     form.roles.choices = _role_choices()
     # Roles this actor may not grant stay as they are (shown, not editable).
+    services.require_manageable(current_user, user)
     grantable = {c.value for c in form.roles.choices}
     fixed = {r for r in user.roles if r.value not in grantable}
     if form.validate_on_submit():

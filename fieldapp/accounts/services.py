@@ -184,8 +184,16 @@ def change_own_password(user: User, *, current: str, new: str, confirm: str) -> 
     audit.record("user.password_changed", actor=user, object_type="user", object_id=user.id)
 
 
+def require_manageable(actor: User, user: User) -> None:
+    """An administrator acts only on users whose every role they could grant themselves:
+    an org_admin cannot reset, deactivate or rename a platform admin."""
+    if set(user.roles) - set(assignable_roles(actor)):
+        raise NotAllowed(_l("Only a platform administrator can change this user."))
+
+
 def reset_password(actor: User, user: User, *, new: str) -> None:
     """An administrator sets a new password; the user's sessions end."""
+    require_manageable(actor, user)
     _check_new_password(new, None, user.email)
     user.password_hash = passwords.hash_password(new)
     user.password_changed_at = utcnow()
@@ -243,8 +251,12 @@ def create_user(
 
 def update_user(actor: User, user: User, *, name: str, roles: set[Role],
                 actor_password: str | None) -> None:
-    """Rename and change roles. Any change of roles needs the actor's password again."""
+    """Rename and change roles. Any change of roles needs the actor's password again;
+    nobody changes their own roles (another administrator must, and it is audited)."""
+    require_manageable(actor, user)
     if roles != set(user.roles):
+        if user.id == actor.id:
+            raise NotAllowed(_l("You may not change your own roles."))
         if not actor_password or not passwords.verify_password(actor.password_hash,
                                                                 actor_password):
             raise ValidationFailed(
@@ -252,8 +264,6 @@ def update_user(actor: User, user: User, *, name: str, roles: set[Role],
                 fields={"actor_password": [_l("Your password is needed to change roles.")]},
             )
         _check_roles(actor, roles, user.roles)
-        if user.id == actor.id and Role.ADMIN in user.roles and Role.ADMIN not in roles:
-            raise NotAllowed(_l("You may not remove your own administrator role."))
         before = sorted(r.value for r in user.roles)
         user.set_roles(roles)
         audit.record("user.roles_changed", actor=actor, object_type="user", object_id=user.id,
@@ -268,6 +278,7 @@ def update_user(actor: User, user: User, *, name: str, roles: set[Role],
 
 
 def set_active(actor: User, user: User, *, active: bool) -> None:
+    require_manageable(actor, user)
     if user.id == actor.id:
         raise NotAllowed(_l("You may not deactivate your own account."))
     if user.active == active:

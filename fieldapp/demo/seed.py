@@ -88,20 +88,20 @@ def seed(password: str | None = None, *, with_cases: bool = True) -> str | None:
     return password
 
 
-DEMO_CASES = {"fieldworker@frontera.example": (180, people.SITES_FRONTERA),
-              "casemanager@frontera.example": (70, people.SITES_FRONTERA),
-              "fieldworker@rumichaca.example": (80, people.SITES_RUMICHACA)}
+DEMO_CASES = {"fieldworker@frontera.example": (260, people.SITES_FRONTERA),
+              "casemanager@frontera.example": (100, people.SITES_FRONTERA),
+              "fieldworker@rumichaca.example": (90, people.SITES_RUMICHACA)}
 
 
 def seed_cases(seed: int = 2026) -> int:
     """A few hundred invented cases, registered through the real (encrypting) path,
-    spread over the last twelve months."""
+    spread over the last six months (dense enough for statistics to show something)."""
     rng = random.Random(seed)  # invented demo data: reproducible, not secret
     count = 0
     for email, (n, sites) in DEMO_CASES.items():
         user = db.session.scalar(sa.select(User).where(User.email == email))
         for _ in range(n):
-            when = utcnow() - timedelta(days=rng.randint(0, 364), minutes=rng.randint(0, 1440))
+            when = utcnow() - timedelta(days=rng.randint(0, 181), minutes=rng.randint(0, 1440))
             data = people.invented_case(rng, today=when.date(), sites=sites)
             age = (vocab.age_on(data.date_of_birth, when.date()) if data.date_of_birth
                    else data.age_years or 0)

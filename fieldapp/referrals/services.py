@@ -334,8 +334,10 @@ def build_snapshot(case: Case, scope: list[str], flags: list[str]) -> dict[str, 
             motivation.append({"code": f.code, "severity": f.severity,
                                "reasons": json.loads(f.reasons) if f.source == "rule"
                                and f.reasons else [],
-                               "manual_reason": f.manual_reason if f.source == "manual"
-                               else None})
+                               # Free text: shared only when the person agreed to share
+                               # notes (people write names and places into reasons).
+                               "manual_reason": f.manual_reason
+                               if f.source == "manual" and "notes" in scope else None})
     return {"shared": shared, "motivation": motivation}
 
 
@@ -395,9 +397,9 @@ def side_of(user: User, referral: Referral) -> set[str]:
         sides.add("receiver")
     if user.has_role(Role.FIELD_WORKER, Role.CASE_MANAGER) \
             and user.organization_id == referral.sending_org_id:
-        if user.has_role(Role.CASE_MANAGER) or user.id == referral.sender_id:
+        if user.has_role(Role.CASE_MANAGER):
             sides.add("sender")
-        else:
+        else:  # a field worker acts for the sender while the case is theirs or assigned
             case = db.session.get(Case, referral.case_id)
             if case is not None and user.id in (case.owner_id, case.assignee_id):
                 sides.add("sender")
@@ -465,8 +467,7 @@ def box_condition(user: User, box: str) -> Any:
         return mine
     visible_cases = sa.select(Case.id).where(sa.or_(Case.owner_id == user.id,
                                                     Case.assignee_id == user.id))
-    return sa.and_(mine, sa.or_(Referral.sender_id == user.id,
-                                Referral.case_id.in_(visible_cases)))
+    return sa.and_(mine, Referral.case_id.in_(visible_cases))
 
 
 def list_referrals(user: User, filters: ReferralFilters, *, page: int = 1, per_page: int = 25,

@@ -107,6 +107,8 @@ def _unmet() -> Any:
 
 def _statement(user: User, query: Query, filters: dict[str, str]) -> sa.Select:
     dims = [d for d in (query.rows, query.cols) if d]
+    if "month" not in dims:
+        dims.append("month")  # the month component of every count (see `table`)
     used = set(dims) | set(filters)
     by_referral = bool(used & dimensions.REFERRAL_DIMS)
     flag_dim = "flag" in used or "unmet_need" in used
@@ -134,7 +136,9 @@ def _statement(user: User, query: Query, filters: dict[str, str]) -> sa.Select:
             "group": CaseGroup.code, "flag": CaseFlag.code, "unmet_need": CaseFlag.code,
             "referral_status": Referral.status, "service_type": Referral.service_type,
         }
-        stmt = sa.select(*(columns[d].label(d) for d in dims), sa.func.count().label("n"))
+        # People, not referrals: one person referred five times is one person.
+        counted = sa.func.count(sa.distinct(Case.id)) if by_referral else sa.func.count()
+        stmt = sa.select(*(columns[d].label(d) for d in dims), counted.label("n"))
         if by_referral:
             stmt = stmt.select_from(Referral).join(Case, Case.id == Referral.case_id)
         else:
@@ -163,14 +167,22 @@ def _statement(user: User, query: Query, filters: dict[str, str]) -> sa.Select:
     return stmt
 
 
-def _counts(user: User, query: Query, filters: dict[str, str]) -> dict[tuple, int]:
+def _components(user: User, query: Query,
+                filters: dict[str, str]) -> dict[tuple, dict[str, int]]:
+    """(row, col) -> {month: count}: every count split by the month it belongs to."""
     stmt = _statement(user, query, filters)
-    width = 2 if query.cols else 1
-    out = {}
+    dims = [d for d in (query.rows, query.cols) if d]
+    month_at = dims.index("month") if "month" in dims else len(dims)
+    out: dict[tuple, dict[str, int]] = {}
     for row in db.session.execute(stmt):
-        key = tuple(row[:width]) if query.cols else (row[0], "count")
-        out[key] = int(row[-1])
+        key = (row[0], row[1]) if query.cols else (row[0], "count")
+        out.setdefault(key, {})[row[month_at]] = int(row[-1])
     return out
+
+
+def _counts(user: User, query: Query, filters: dict[str, str]) -> dict[tuple, int]:
+    return {key: sum(parts.values()) for key, parts in
+            _components(user, query, filters).items()}
 
 
 @dataclass
@@ -207,7 +219,8 @@ def _grid(counts: dict[tuple, int], rows: list, cols: list) -> list[list[int]]:
 def table(user: User, query: Query, *, channel: str = "web") -> Result:
     """The protected table, audited (who asked for which table, never the numbers)."""
     k = k_for(query)
-    counts = _counts(user, query, query.filters)
+    parts = _components(user, query, query.filters)
+    counts = {key: sum(p.values()) for key, p in parts.items()}
     # Differencing: for each filter, the same table without it. A filtered entry whose
     # difference from its unfiltered counterpart is 1..k-1 would expose that many people
     # to anyone who asks both questions: it is suppressed.
@@ -223,6 +236,10 @@ def table(user: User, query: Query, *, channel: str = "web") -> Result:
         for e, mine, theirs in _entries(cells, pgrid):
             if 0 < theirs - mine < k:
                 also_hide.add(e)
+    # Periods: any count of 1..k-1 in a single month is kept out of every published
+    # number that includes it, so that no two periods (from/to) can be subtracted to
+    # reveal it. Cells, row, column and grand totals are checked month by month.
+    also_hide |= _small_months(parts, rows, cols, k)
     protected = protect(cells, k, also_hide=also_hide) if rows else None
     result = Result(query, k, rows, cols, cells, protected.hidden if protected else set())
     audit.record("stats.queried", actor=user, object_type="statistics",
@@ -230,6 +247,34 @@ def table(user: User, query: Query, *, channel: str = "web") -> Result:
                           "filters": sorted(query.filters), "channel": channel,
                           "from": query.month_from, "to": query.month_to})
     return result
+
+
+def _small_months(parts: dict[tuple, dict[str, int]], rows: list, cols: list,
+                  k: int) -> set[Entry]:
+    def small(values: dict[str, int]) -> bool:
+        return any(0 < v < k for v in values.values())
+
+    def add(into: dict[str, int], more: dict[str, int]) -> None:
+        for month, v in more.items():
+            into[month] = into.get(month, 0) + v
+
+    hide: set[Entry] = set()
+    row_parts: list[dict[str, int]] = [{} for _ in rows]
+    col_parts: list[dict[str, int]] = [{} for _ in cols]
+    all_parts: dict[str, int] = {}
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            cell = parts.get((r, c), {})
+            if small(cell):
+                hide.add(("c", i, j))
+            add(row_parts[i], cell)
+            add(col_parts[j], cell)
+            add(all_parts, cell)
+    hide |= {("r", i) for i, p in enumerate(row_parts) if small(p)}
+    hide |= {("k", j) for j, p in enumerate(col_parts) if small(p)}
+    if small(all_parts):
+        hide.add(("t",))
+    return hide
 
 
 def _entries(a: list[list[int]], b: list[list[int]]):

@@ -103,17 +103,38 @@ def test_role_change_needs_the_actor_password(client, make):
     assert other_device.get("/").status_code == 302  # the changed user starts afresh
 
 
-def test_org_admin_keeps_admin_role_they_cannot_grant(client, make):
+def test_org_admin_cannot_touch_a_platform_admin(client, make):
     org = make.org()
     org_admin = make.user(Role.ORG_ADMIN, org=org)
     platform_admin = make.user(Role.ADMIN, Role.FIELD_WORKER, org=org)
     login(client, org_admin.email)
-    response = _post(client, f"/admin/users/{platform_admin.id}", {
-        "name": "Renamed", "roles": ["field_worker"], "actor_password": PASSWORD})
-    assert response.status_code == 302
+    assert client.get(f"/admin/users/{platform_admin.id}").status_code == 403
+    token = csrf_from(client.get("/admin/users").get_data(as_text=True))
+    for url, data in ((f"/admin/users/{platform_admin.id}/password",
+                       {"new_password": "taken over passphrase"}),
+                      (f"/admin/users/{platform_admin.id}/status", {}),
+                      (f"/admin/users/{platform_admin.id}",
+                       {"name": "Renamed", "roles": ["field_worker"],
+                        "actor_password": PASSWORD})):
+        assert client.post(url, data={"csrf_token": token, **data}).status_code == 403, url
     db.session.expire_all()
     user = db.session.get(User, platform_admin.id)
-    assert user.roles == {Role.ADMIN, Role.FIELD_WORKER} and user.name == "Renamed"
+    assert user.active and user.name == "Test User"
+    assert user.roles == {Role.ADMIN, Role.FIELD_WORKER}
+    assert login(client.application.test_client(), user.email,
+                 "taken over passphrase").status_code == 401
+
+
+def test_nobody_changes_their_own_roles(client, make):
+    org = make.org()
+    org_admin = make.user(Role.ORG_ADMIN, org=org)
+    login(client, org_admin.email)
+    response = _post(client, f"/admin/users/{org_admin.id}", {
+        "name": "Test User", "roles": ["org_admin", "case_manager"],
+        "actor_password": PASSWORD})
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(User, org_admin.id).roles == {Role.ORG_ADMIN}
 
 
 def test_deactivate_and_reset_password(client, make):

@@ -299,3 +299,36 @@ def test_refer_page_and_inbox_through_html(app, network, child_case):
     assert db.session.get(Referral, referral.id).status == "acknowledged"
     outbox = client.get("/referrals?box=outbox", headers={"Accept-Language": "en"})
     assert "Acknowledged" in outbox.get_data(as_text=True)
+
+
+def test_manual_flag_reasons_cross_only_with_consent_for_notes(network, child_case):
+    from fieldapp.cases import assessment
+
+    worker = network["people"]["worker"]
+    assessment.add_manual_flag(worker, child_case, code="TRAFFICKING_RISK",
+                               reason="Su tío Ramiro la retiene en la calle 5", severity="urgent")
+    db.session.commit()
+    without = _send(network, child_case, ["risk_summary"], flags=["TRAFFICKING_RISK"])
+    with_notes = _send(network, child_case, ["risk_summary", "notes"],
+                       flags=["TRAFFICKING_RISK"])
+    provider = network["people"]["child_provider"]
+    hidden = services.referral_to_dict(without, provider)
+    shown = services.referral_to_dict(with_notes, provider)
+    assert "Ramiro" not in json.dumps(hidden, ensure_ascii=False)
+    assert "Ramiro" in json.dumps(shown, ensure_ascii=False)
+
+
+def test_unassigned_field_worker_loses_the_referral(network, child_case):
+    manager, colleague = network["people"]["manager"], network["people"]["colleague"]
+    case_services.reassign_case(manager, child_case, assignee=colleague)
+    db.session.commit()
+    referral = services.create_referral(colleague, child_case, network["services"]["child"],
+                                        flags=["UNACCOMPANIED_CHILD"], given_by="self",
+                                        scope=["identity", "risk_summary"], note=None)
+    db.session.commit()
+    assert services.side_of(colleague, referral) == {"sender"}
+    case_services.reassign_case(manager, child_case, assignee=None)
+    db.session.commit()
+    assert services.side_of(colleague, referral) == set()
+    rows, total = services.list_referrals(colleague, services.ReferralFilters(box="outbox"))
+    assert total == 0

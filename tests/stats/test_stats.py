@@ -186,3 +186,54 @@ def test_roles(app, client, make, population):
 def test_referral_performance_is_computed_and_protected(app, make, population):
     supervisor = make.user(Role.SUPERVISOR)
     assert stats.referral_performance(supervisor) == []  # no referrals: nothing to show
+
+
+def test_periods_cannot_be_subtracted_to_reveal_a_month(app, make, register):
+    """Ten cases in one month and two in the next: the two must not be recoverable as
+    (from Jan to Feb) minus (from Jan to Jan)."""
+    from datetime import UTC, datetime
+
+    from fieldapp.cases import inputs
+    from tests.cases.conftest import case_data
+
+    org = make.org("Periods NGO")
+    worker = make.user(Role.FIELD_WORKER, org=org)
+    for i, month in enumerate([1] * 10 + [2] * 2):
+        data = inputs.parse_case(case_data(given_name=f"P{i}", document=None, sex="female",
+                                           date_of_birth="1990-01-01"),
+                                 today=datetime(2026, month, 15).date())
+        case_services.register_case(worker, data, now=datetime(2026, month, 15, tzinfo=UTC))
+    db.session.commit()
+    supervisor = make.user(Role.SUPERVISOR)
+    both = stats.to_json(stats.table(supervisor, _q(rows="sex", **{"from": "2026-01",
+                                                                  "to": "2026-02"})))
+    jan = stats.to_json(stats.table(supervisor, _q(rows="sex", **{"from": "2026-01",
+                                                                 "to": "2026-01"})))
+    female_both = both["row_totals"][both["rows"].index("female")]
+    female_jan = jan["row_totals"][jan["rows"].index("female")]
+    assert female_jan == {"count": 10}
+    assert female_both == {"suppressed": True}  # it would contain February's two
+    by_month = stats.to_json(stats.table(supervisor, _q(rows="month")))
+    assert by_month["row_totals"][by_month["rows"].index("2026-02")] == {"suppressed": True}
+
+
+def test_referral_tables_count_people_not_referrals(app, make, register):
+    from fieldapp.referrals import services as referrals
+    from fieldapp.referrals.models import Referral
+
+    org = make.org("Counting NGO")
+    worker = make.user(Role.FIELD_WORKER, org=org)
+    case = register(worker, date_of_birth="2012-01-01")
+    assessment.save_assessment(worker, case, {"accompaniment": "alone"})
+    provider_org = make.org("Provider Org")
+    service = referrals.create_service(make.user(Role.ADMIN), referrals.parse_service({
+        "name": "CP", "type": "child_protection", "organization_id": str(provider_org.id),
+        "location_codes": ["CO"]}))
+    for _ in range(6):
+        referrals.create_referral(worker, case, service, flags=["UNACCOMPANIED_CHILD"],
+                                  given_by="self", scope=["risk_summary"], note=None)
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 6
+    supervisor = make.user(Role.SUPERVISOR)
+    body = stats.to_json(stats.table(supervisor, _q(rows="service_type")))
+    assert body["row_totals"] == [{"suppressed": True}]  # one person, not six
