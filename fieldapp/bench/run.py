@@ -337,7 +337,14 @@ def run(database_url: str, n: int, instance: Path, out: Path | None, repeat: int
         worker, _manager = _setup(app)
         log(f"Seeding up to {n} cases on {db.engine.dialect.name}...")
         added, seconds = seed(worker, n, log=log)
-        seed_statistics(log=log)
+        if seed_statistics(log=log) or added:
+            # Planner statistics after a bulk load (PostgreSQL's autovacuum would get
+            # there on its own, later; SQLite keeps none until asked).
+            log("  analyzing...")
+            db.session.commit()
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE")
+                conn.commit()
         db.session.remove()
     figures = measure(app, n, repeat=repeat, log=log)
     figures.seeded_now = added
