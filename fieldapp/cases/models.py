@@ -105,10 +105,12 @@ class Case(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        # The list's order (most urgent, then newest) straight from the index, erased
-        # cases skipped inside it: no sort, whatever the number of cases.
-        sa.Index("ix_cases_org_order", "organization_id", "erased_at", "priority_rank",
-                 "registered_at", "id"),
+        # The list's order (most urgent, then newest) straight from a partial index of
+        # readable cases: no sort, whatever the number of cases (PostgreSQL does not
+        # take `erased_at IS NULL` as an equality, so the condition is the index's own).
+        sa.Index("ix_cases_list_order", "organization_id", "priority_rank", "registered_at",
+                 "id", postgresql_where=sa.text("erased_at IS NULL"),
+                 sqlite_where=sa.text("erased_at IS NULL")),
         sa.Index("ix_cases_org_registered", "organization_id", "registered_at"),
         sa.Index("ix_cases_stats", "organization_id", "registered_month", "country_code"),
         sa.CheckConstraint("status IN ('open', 'closed')", name="status"),
