@@ -255,8 +255,11 @@ class CaseFlag(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("case_id", "code", name="uq_case_flags_case_code"),
-        sa.Index("ix_case_flags_stats", "organization_id", "active", "code", "registered_month",
-                 "location_code"),
+        # Statistics over the flags that count, without touching the table rows.
+        sa.Index("ix_case_flags_counting", "organization_id", "code", "registered_month",
+                 "location_code",
+                 postgresql_where=sa.text("active = true AND dismissed_at IS NULL"),
+                 sqlite_where=sa.text("active = 1 AND dismissed_at IS NULL")),
     )
 
     def data_key(self) -> bytes:
