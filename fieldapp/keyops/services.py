@@ -142,28 +142,14 @@ class VerifyReport:
     failures: list[str] = field(default_factory=list)  # "table id column", never values
 
 
-def _cases(batch: int) -> Iterator[list[Case]]:
+def _readable(model: Any, batch: int, *options: Any) -> Iterator[list[Any]]:
+    """Every record not erased, in batches by id; the session is cleared between them."""
     last = None
     while True:
-        stmt = (sa.select(Case).where(Case.erased_at.is_(None)).order_by(Case.id).limit(batch)
-                .options(selectinload(Case.household), selectinload(Case.flags)))
+        stmt = (sa.select(model).where(model.erased_at.is_(None)).order_by(model.id)
+                .limit(batch).options(*options))
         if last is not None:
-            stmt = stmt.where(Case.id > last)
-        rows = db.session.scalars(stmt).all()
-        if not rows:
-            return
-        yield list(rows)
-        last = rows[-1].id
-        db.session.expunge_all()
-
-
-def _referrals(batch: int) -> Iterator[list[Referral]]:
-    last = None
-    while True:
-        stmt = (sa.select(Referral).where(Referral.erased_at.is_(None)).order_by(Referral.id)
-                .limit(batch))
-        if last is not None:
-            stmt = stmt.where(Referral.id > last)
+            stmt = stmt.where(model.id > last)
         rows = db.session.scalars(stmt).unique().all()
         if not rows:
             return
@@ -172,10 +158,21 @@ def _referrals(batch: int) -> Iterator[list[Referral]]:
         db.session.expunge_all()
 
 
+def _check(report: VerifyReport, model: Any, row: Any) -> None:
+    for name in sealed_names(model):
+        if getattr(row, name + "_enc") is None:
+            continue
+        report.fields += 1
+        try:
+            getattr(row, name)
+        except DecryptionError:
+            report.failures.append(f"{model.__tablename__} {row.id} {name}")
+
+
 def verify(*, batch: int = 500) -> VerifyReport:
     """Open every sealed field of every readable record; report what fails, by id."""
     report = VerifyReport()
-    for cases in _cases(batch):
+    for cases in _readable(Case, batch, selectinload(Case.household), selectinload(Case.flags)):
         for case in cases:
             report.records += 1
             try:
@@ -183,18 +180,12 @@ def verify(*, batch: int = 500) -> VerifyReport:
             except DecryptionError:
                 report.failures.append(f"cases {case.id} data_key")
                 continue
-            for model, rows in ((Case, [case]), (HouseholdMember, case.household),
-                                (CaseFlag, case.flags)):
-                for row in rows:
-                    for name in sealed_names(model):
-                        if getattr(row, name + "_enc") is None:
-                            continue
-                        report.fields += 1
-                        try:
-                            getattr(row, name)
-                        except DecryptionError:
-                            report.failures.append(f"{model.__tablename__} {row.id} {name}")
-    for referrals in _referrals(batch):
+            _check(report, Case, case)
+            for member in case.household:
+                _check(report, HouseholdMember, member)
+            for flag in case.flags:
+                _check(report, CaseFlag, flag)
+    for referrals in _readable(Referral, batch):
         for referral in referrals:
             report.records += 1
             try:
@@ -202,14 +193,7 @@ def verify(*, batch: int = 500) -> VerifyReport:
             except DecryptionError:
                 report.failures.append(f"referrals {referral.id} data_key")
                 continue
-            for name in sealed_names(Referral):
-                if getattr(referral, name + "_enc") is None:
-                    continue
-                report.fields += 1
-                try:
-                    getattr(referral, name)
-                except DecryptionError:
-                    report.failures.append(f"referrals {referral.id} {name}")
+            _check(report, Referral, referral)
     audit.record("keys.verified", details={"records": report.records, "fields": report.fields,
                                            "failures": len(report.failures)})
     db.session.commit()
