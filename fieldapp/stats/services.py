@@ -237,6 +237,8 @@ def table(user: User, query: Query, *, channel: str = "web") -> Result:
     # to anyone who asks both questions: it is suppressed.
     parents = [_counts(user, query, {d: v for d, v in query.filters.items() if d != dim})
                for dim in query.filters]
+    # Compared on the labels of both tables (totals must match the unfiltered ones);
+    # labels only the unfiltered twin has are all-zero rows here, dropped at the end.
     keys = set(counts).union(*parents) if parents else set(counts)
     rows = sorted({key[0] for key in keys}, key=_sort_key)
     cols = sorted({key[1] for key in keys}, key=_sort_key) if query.cols else ["count"]
@@ -252,12 +254,38 @@ def table(user: User, query: Query, *, channel: str = "web") -> Result:
     # reveal it. Cells, row, column and grand totals are checked month by month.
     also_hide |= _small_months(parts, rows, cols, k)
     protected = protect(cells, k, also_hide=also_hide) if rows else None
-    result = Result(query, k, rows, cols, cells, protected.hidden if protected else set())
+    result = _without_absent(Result(query, k, rows, cols, cells,
+                                    protected.hidden if protected else set()), counts)
     audit.record("stats.queried", actor=user, object_type="statistics",
                  details={"rows": query.rows, "cols": query.cols,
                           "filters": sorted(query.filters), "channel": channel,
                           "from": query.month_from, "to": query.month_to})
     return result
+
+
+def _without_absent(result: Result, counts: dict[tuple, int]) -> Result:
+    """Drop rows and columns this table has no count for: all zeros, published as such,
+    so leaving them out publishes nothing different."""
+    present_rows = {key[0] for key in counts}
+    present_cols = {key[1] for key in counts}
+    keep_r = [i for i, r in enumerate(result.rows) if r in present_rows]
+    keep_c = [j for j, c in enumerate(result.cols) if c in present_cols] \
+        if result.query.cols else list(range(len(result.cols)))
+    new_r = {old: new for new, old in enumerate(keep_r)}
+    new_c = {old: new for new, old in enumerate(keep_c)}
+    hidden: set[Entry] = set()
+    for e in result.hidden:
+        if e[0] == "c" and e[1] in new_r and e[2] in new_c:
+            hidden.add(("c", new_r[e[1]], new_c[e[2]]))
+        elif e[0] == "r" and e[1] in new_r:
+            hidden.add(("r", new_r[e[1]]))
+        elif e[0] == "k" and e[1] in new_c:
+            hidden.add(("k", new_c[e[1]]))
+        elif e[0] == "t":
+            hidden.add(e)
+    return Result(result.query, result.k, [result.rows[i] for i in keep_r],
+                  [result.cols[j] for j in keep_c],
+                  [[result.cells[i][j] for j in keep_c] for i in keep_r], hidden)
 
 
 def _small_months(parts: dict[tuple, dict[str, int]], rows: list, cols: list,

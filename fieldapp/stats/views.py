@@ -15,8 +15,17 @@ from fieldapp.stats import charts, dimensions, export, services
 bp = Blueprint("stats", __name__, url_prefix="/stats", template_folder="templates")
 
 
+def _select_filters() -> dict[str, dict[str, object]]:
+    from fieldapp.cases import vocab as case_vocab
+
+    return {"stage": case_vocab.STAGES, "sex": case_vocab.SEXES,
+            "age_band": {band: band for band in case_vocab.AGE_BANDS},
+            "flag": case_vocab.FLAG_LABELS, "service_type": referral_vocab.SERVICE_TYPES}
+
+
 def _args() -> dict[str, str]:
-    args = {k: v for k, v in request.args.items() if v}
+    args = {k: v.strip().upper() if k in ("country", "division", "site") else v
+            for k, v in request.args.items() if v and v.strip()}
     args.setdefault("rows", "flag")
     return args
 
@@ -29,7 +38,8 @@ def index() -> tuple[str, int] | str:
         query = services.parse_query(args)
     except ValidationFailed as exc:
         return render_template("stats/index.html", result=None, errors=exc.fields, args=args,
-                               dims=dimensions.DIMENSIONS), 422
+                               dims=dimensions.DIMENSIONS,
+                               select_filters=_select_filters()), 422
     result = services.table(current_user, query)
     body = services.to_json(result)
     chart = charts.bar_chart(result, body["row_labels"],
@@ -42,6 +52,7 @@ def index() -> tuple[str, int] | str:
     scope, _org = services.scope_of(current_user)
     return render_template("stats/index.html", result=result, body=body, chart=chart,
                            errors={}, args=args, dims=dimensions.DIMENSIONS, scope=scope,
+                           select_filters=_select_filters(),
                            performance=performance,
                            service_types=referral_vocab.SERVICE_TYPES,
                            export_args={k: v for k, v in args.items()

@@ -237,3 +237,15 @@ def test_referral_tables_count_people_not_referrals(app, make, register):
     supervisor = make.user(Role.SUPERVISOR)
     body = stats.to_json(stats.table(supervisor, _q(rows="service_type")))
     assert body["row_totals"] == [{"suppressed": True}]  # one person, not six
+
+
+def test_page_filters_by_stage_and_place(app, client, make, population):
+    supervisor = make.user(Role.SUPERVISOR)
+    login(client, supervisor.email)
+    page = client.get("/stats?rows=site&stage=border&country=co",
+                      headers={"Accept-Language": "en"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'value="border" selected' in html
+    assert "Tulcán" not in html and "Cúcuta" in html  # filtered to Colombia
+    bad = client.get("/stats?rows=site&stage=somewhere")
+    assert bad.status_code == 422
