@@ -36,7 +36,7 @@ from fieldapp.cases.models import (
 )
 from fieldapp.crypto import normalize_document, normalize_text
 from fieldapp.db import utcnow
-from fieldapp.exceptions import Conflict, NotAllowed, ValidationFailed
+from fieldapp.exceptions import Conflict, ValidationFailed
 from fieldapp.extensions import db, keys
 from fieldapp.sealing import sealed_names
 
@@ -561,8 +561,3 @@ def purge_closed_before(cutoff: date, *, batch: int = 200) -> int:
             erase_case(case, reason="retention")
             count += 1
         db.session.commit()
-
-
-def require_not_erased(case: Case) -> None:
-    if case.erased:
-        raise NotAllowed(_l("This case was erased."))
