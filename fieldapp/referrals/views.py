@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from fieldapp import authz, clock
 from fieldapp.accounts import services as accounts
 from fieldapp.accounts.roles import Role
+from fieldapp.cases import choices as case_choices
 from fieldapp.cases import vocab as case_vocab
 from fieldapp.cases.models import Case
 from fieldapp.cases.risk_labels import SEVERITY_LABELS, flag_label
@@ -41,7 +42,9 @@ def _labels() -> dict[str, Any]:
             "statuses": vocab.STATUSES, "scopes": vocab.SCOPES, "actions": vocab.ACTIONS,
             "severities": SEVERITY_LABELS, "flag_label": flag_label,
             "priorities": case_vocab.PRIORITIES, "sexes": case_vocab.SEXES,
-            "languages": case_vocab.LANGUAGES, "givers": case_vocab.CONSENT_GIVERS}
+            "languages": case_vocab.LANGUAGES, "givers": case_vocab.CONSENT_GIVERS,
+            "country_name": case_choices.country_name,
+            "location_name": case_choices.location_name}
 
 
 # -- directory -------------------------------------------------------------------------
