@@ -26,7 +26,7 @@ from fieldapp.accounts.models import Organization, User
 from fieldapp.accounts.roles import ORGANIZATION_KIND_LABELS, ROLE_LABELS, Role
 from fieldapp.exceptions import ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.forms_support import apply_field_errors, choices, render_status
+from fieldapp.forms_support import apply_field_errors, choices, flash_errors, render_status
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -195,9 +195,7 @@ def user_password(user_id: uuid.UUID) -> View:
             services.reset_password(current_user, user, new=form.new_password.data or "")
         except ValidationFailed as exc:
             db.session.rollback()
-            for messages in exc.fields.values():
-                for m in messages:
-                    flash(str(m), "error")
+            flash_errors(exc)
             return redirect(url_for("admin.user_edit", user_id=user.id))
         db.session.commit()
         flash(_("Password set; the user's sessions have ended."), "success")

@@ -37,10 +37,6 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
-class LogoutForm(FlaskForm):
-    submit = SubmitField(_l("Log out"))
-
-
 class LanguageForm(FlaskForm):
     language = RadioField(
         _l("Language"),

@@ -10,7 +10,6 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from fieldapp import authz, clock
-from fieldapp.accounts.roles import Role
 from fieldapp.api.blueprint import bp, json_body, paging
 from fieldapp.cases.models import Case
 from fieldapp.exceptions import ValidationFailed
@@ -139,8 +138,7 @@ def create_referral() -> tuple[Response, int]:
 @authz.rule(authz.AUTHENTICATED)
 def list_referrals() -> Response:
     page, per_page = paging()
-    box = request.args.get("box") or ("inbox" if current_user.has_role(Role.SERVICE_PROVIDER)
-                                      else "outbox")
+    box = request.args.get("box") or services.default_box(current_user)
     status = request.args.get("status") or None
     urgency = request.args.get("urgency") or None
     errors = {}
@@ -163,8 +161,8 @@ def list_referrals() -> Response:
               "due_at": r.due_at.isoformat(), "overdue": r.overdue(now),
               "created_at": r.created_at.isoformat(), "service_type": r.service_type,
               "service_name": r.service.name, "flags": r.flag_list,
-              "receiving_organization": services._org_name(r.receiving_org_id),
-              "sending_organization": services._org_name(r.sending_org_id)} for r in rows]
+              "receiving_organization": services.organization_name(r.receiving_org_id),
+              "sending_organization": services.organization_name(r.sending_org_id)} for r in rows]
     return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -31,7 +30,7 @@ from fieldapp.cases.models import Case
 from fieldapp.db import utcnow
 from fieldapp.exceptions import Conflict, ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.forms_support import apply_field_errors, choices
+from fieldapp.forms_support import choices
 
 bp = Blueprint("cases", __name__, url_prefix="/cases", template_folder="templates")
 
@@ -180,7 +179,7 @@ def detail(case_id: uuid.UUID) -> str:
         group_labels=risk_labels.GROUP_LABELS, question_label=risk_labels.question_label,
         dismiss_form=DismissFlagForm(), flag_form=flag_form(),
         can_edit=authz.can(current_user, "cases.edit", case),
-        languages_list=json.loads(case.languages) if case.languages else [],
+        languages_list=values["languages"],
         close_form=close_form, action_form=SimpleActionForm(), reassign_form=reassign_form,
         can_close=authz.can(current_user, "cases.close", case),
         can_reopen=authz.can(current_user, "cases.reopen", case), **_labels())
@@ -240,7 +239,6 @@ def close(case_id: uuid.UUID) -> View:
         db.session.commit()
         flash(_("Case closed."), "success")
     else:
-        apply_field_errors(form, ValidationFailed(_("Give a reason for closing.")))
         flash(_("Give a reason for closing."), "error")
     return redirect(url_for("cases.detail", case_id=case_id))
 

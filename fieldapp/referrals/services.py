@@ -254,7 +254,8 @@ def _case_languages(case: Case) -> list[str]:
     return json.loads(case.languages) if case.languages else []
 
 
-def suggest(case: Case, *, now: datetime | None = None) -> SuggestionResult:
+def suggest(case: Case, *, now: datetime | None = None,
+            directory: list[Service] | None = None) -> SuggestionResult:
     """Eligible, covering, not-full active services for the case's active flags, ranked
     (SPEC §5); flags that find nothing are unmet needs."""
     now = now or clock.now()
@@ -263,7 +264,8 @@ def suggest(case: Case, *, now: datetime | None = None) -> SuggestionResult:
     routes = routing_table()
     wanted_types = {t for f in flags for t in routes.get(f.code, [])}
     places = _ancestors(case.location_code)
-    candidates = [s for s in list_services() if s.type in wanted_types
+    candidates = [s for s in (list_services() if directory is None else directory)
+                  if s.type in wanted_types
                   and s.capacity != "full" and set(s.location_codes) & set(places)]
     age = _case_age(case, now.date())
     languages = _case_languages(case)
@@ -390,6 +392,13 @@ def create_referral(actor: User, case: Case, service: Service, *, flags: list[st
     return referral
 
 
+def allowed_actions(user: User, referral: Referral) -> list[str]:
+    """The transitions this user may take now, in the order of the workflow."""
+    sides = side_of(user, referral)
+    return [action for action, (side, sources, _target) in vocab.TRANSITIONS.items()
+            if side in sides and referral.status in sources]
+
+
 def side_of(user: User, referral: Referral) -> set[str]:
     """Which side(s) of the referral this user acts for."""
     sides = set()
@@ -451,6 +460,11 @@ class ReferralFilters:
     status: str | None = None
     urgency: str | None = None
     overdue: bool = False
+
+
+def default_box(user: User) -> str:
+    """Service providers work their inbox; case workers follow what they sent."""
+    return "inbox" if user.has_role(Role.SERVICE_PROVIDER) else "outbox"
 
 
 def box_condition(user: User, box: str) -> Any:
@@ -528,8 +542,8 @@ def referral_to_dict(referral: Referral, viewer: User, *,
         "closed_at": referral.closed_at.isoformat() if referral.closed_at else None,
         "service": {"id": str(referral.service_id), "name": referral.service.name,
                     "type": referral.service_type},
-        "sending_organization": _org_name(referral.sending_org_id),
-        "receiving_organization": _org_name(referral.receiving_org_id),
+        "sending_organization": organization_name(referral.sending_org_id),
+        "receiving_organization": organization_name(referral.receiving_org_id),
         "flags": referral.flag_list,
         "motivation": [{**m, "reasons": [reason_text(r) for r in m.get("reasons", [])]}
                        for m in snapshot.get("motivation", [])],
@@ -539,7 +553,7 @@ def referral_to_dict(referral: Referral, viewer: User, *,
         "decline_reason": referral.decline_reason,
         "outcome": referral.outcome,
         "history": [{"action": e.action, "from": e.from_status, "to": e.to_status,
-                     "at": e.at.isoformat(), "organization": _org_name(e.organization_id)}
+                     "at": e.at.isoformat(), "organization": organization_name(e.organization_id)}
                     for e in referral.events],
         "your_side": sorted(sides),
     }
@@ -549,7 +563,7 @@ def referral_to_dict(referral: Referral, viewer: User, *,
     return body
 
 
-def _org_name(org_id: uuid.UUID) -> str:
+def organization_name(org_id: uuid.UUID) -> str:
     org = db.session.get(Organization, org_id)
     return org.name if org else ""
 

@@ -19,7 +19,7 @@ from fieldapp.cases.models import Case
 from fieldapp.cases.risk_labels import SEVERITY_LABELS, flag_label
 from fieldapp.exceptions import Conflict, NotAllowed, ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.forms_support import choices, render_status
+from fieldapp.forms_support import apply_field_errors, choices, flash_errors, render_status
 from fieldapp.referrals import services, vocab
 from fieldapp.referrals.forms import (
     BoxFilterForm,
@@ -88,50 +88,20 @@ def _service_data(form: ServiceForm) -> dict[str, Any]:
             "active": bool(form.active.data)}
 
 
-def _place_errors(form: ServiceForm, exc: ValidationFailed) -> None:
-    for name, messages in exc.fields.items():
-        target = getattr(form, name, None)
-        if target is not None:
-            target.errors = list(target.errors or []) + [str(m) for m in messages]
-        else:
-            for m in messages:
-                flash(str(m), "error")
-
-
-@bp.route("/services/new", methods=["GET", "POST"])
-@authz.rule("services.manage")
-def service_new() -> View:
-    form = _service_form(None)
-    if form.validate_on_submit():
-        try:
-            data = services.parse_service(_service_data(form))
-            authz.require("services.manage", data.organization_id, object_type="organization")
-            services.create_service(current_user, data)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            _place_errors(form, exc)
-            return render_template("referrals/service_form.html", form=form,
-                                   service=None), 422
-        db.session.commit()
-        flash(_("Service saved."), "success")
-        return redirect(url_for("referrals.directory"))
-    return render_template("referrals/service_form.html", form=form, service=None), \
-        render_status(form)
-
-
-@bp.route("/services/<uuid:service_id>", methods=["GET", "POST"])
-@authz.rule("services.manage")
-def service_edit(service_id: uuid.UUID) -> View:
-    service = authz.get_or_404(Service, service_id, "services.manage")
+def _service_page(service: Service | None) -> View:
+    """New (service None) or existing service: the form, then create or update."""
     form = _service_form(service)
     if form.validate_on_submit():
         try:
             data = services.parse_service(_service_data(form), current=service)
             authz.require("services.manage", data.organization_id, object_type="organization")
-            services.update_service(current_user, service, data)
+            if service is None:
+                services.create_service(current_user, data)
+            else:
+                services.update_service(current_user, service, data)
         except ValidationFailed as exc:
             db.session.rollback()
-            _place_errors(form, exc)
+            apply_field_errors(form, exc)
             return render_template("referrals/service_form.html", form=form,
                                    service=service), 422
         db.session.commit()
@@ -139,6 +109,18 @@ def service_edit(service_id: uuid.UUID) -> View:
         return redirect(url_for("referrals.directory"))
     return render_template("referrals/service_form.html", form=form, service=service), \
         render_status(form)
+
+
+@bp.route("/services/new", methods=["GET", "POST"])
+@authz.rule("services.manage")
+def service_new() -> View:
+    return _service_page(None)
+
+
+@bp.route("/services/<uuid:service_id>", methods=["GET", "POST"])
+@authz.rule("services.manage")
+def service_edit(service_id: uuid.UUID) -> View:
+    return _service_page(authz.get_or_404(Service, service_id, "services.manage"))
 
 
 # -- routing rules ----------------------------------------------------------------------------
@@ -179,9 +161,9 @@ def routing() -> View:
 @authz.rule("referrals.create")
 def new(case_id: uuid.UUID) -> View:
     case = authz.get_or_404(Case, case_id, "cases.edit")
-    result = services.suggest(case)
-    form = ReferralForm()
     every = services.list_services()
+    result = services.suggest(case, directory=every)
+    form = ReferralForm()
     suggested_ids = [str(s.service.id) for s in result.suggestions]
     form.service_id.choices = choices(
         [(str(s.service.id), s.service.name) for s in result.suggestions]
@@ -204,12 +186,8 @@ def new(case_id: uuid.UUID) -> View:
                 note=form.note.data)
         except (ValidationFailed, Conflict) as exc:
             db.session.rollback()
-            for messages in getattr(exc, "fields", {}).values():
-                for m in messages:
-                    flash(str(m), "error")
-            if not getattr(exc, "fields", None):
-                flash(str(exc.message), "error")
-            status = 409 if isinstance(exc, Conflict) else 422
+            flash_errors(exc)
+            status = exc.status
         else:
             db.session.commit()
             flash(_("Referral sent to %(org)s.", org=service.organization.name), "success")
@@ -230,8 +208,7 @@ def new(case_id: uuid.UUID) -> View:
 @authz.rule(authz.AUTHENTICATED)
 def index() -> View:
     form = BoxFilterForm(request.args)
-    box = form.box.data or ("inbox" if current_user.has_role(Role.SERVICE_PROVIDER)
-                            else "outbox")
+    box = form.box.data or services.default_box(current_user)
     if box not in ("inbox", "outbox") or not authz.can(current_user, f"referrals.{box}"):
         authz.deny(f"referrals.{box}")
     form.validate()
@@ -243,7 +220,7 @@ def index() -> View:
                                                overdue=bool(form.overdue.data)),
         page=page, now=now)
     return render_template("referrals/index.html", rows=rows, total=total, box=box, form=form,
-                           now=now, page=page, org_name=services._org_name,
+                           now=now, page=page, org_name=services.organization_name,
                            can_inbox=authz.can(current_user, "referrals.inbox"),
                            can_outbox=authz.can(current_user, "referrals.outbox"), **_labels())
 
@@ -255,11 +232,9 @@ def detail(referral_id: uuid.UUID) -> str:
     services.record_view(current_user, referral)
     body = services.referral_to_dict(referral, current_user)
     db.session.commit()
-    sides = set(body["your_side"])
-    allowed = [a for a, (side, sources, _t) in vocab.TRANSITIONS.items()
-               if side in sides and referral.status in sources]
     return render_template("referrals/detail.html", r=body, referral=referral,
-                           allowed=allowed, form=TransitionForm(), **_labels())
+                           allowed=services.allowed_actions(current_user, referral),
+                           form=TransitionForm(), **_labels())
 
 
 @bp.post("/referrals/<uuid:referral_id>/transition")
