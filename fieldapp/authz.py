@@ -147,9 +147,12 @@ def rule(permission: str) -> Callable[[F], F]:
 
 
 def is_api_request() -> bool:
+    """Under /api/: answers are JSON, also when no route matched (404, 405)."""
     if not has_request_context():
         return False
-    return request.blueprint is not None and request.blueprint.split(".")[0] == "api"
+    if request.blueprint is not None:
+        return request.blueprint.split(".")[0] == "api"
+    return request.path == "/api" or request.path.startswith("/api/")
 
 
 def deny(permission: str, *, status: int = 403, object_type: str | None = None,

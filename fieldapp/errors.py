@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Response
 
 from fieldapp import authz
@@ -62,7 +62,10 @@ def handle_http_exception(exc: HTTPException) -> Any:
     elif isinstance(exc, RateLimitExceeded):
         db.session.rollback()
     if authz.is_api_request():
-        return api_error(status, message=message)
+        response = api_error(status, message=message)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response
     return _html_error(status, message)
 
 

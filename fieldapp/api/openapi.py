@@ -31,13 +31,34 @@ def _paged(item_ref: str) -> dict[str, Any]:
 
 
 PAGE_PARAMS = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {"name": "page", "in": "query",
+     "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}},
     {"name": "per_page", "in": "query",
      "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}},
 ]
 
 
 def document() -> dict[str, Any]:
+    return _with_input_errors(_document())
+
+
+def _with_input_errors(doc: dict[str, Any]) -> dict[str, Any]:
+    """Every operation that reads input answers 400 (bytes refused by fieldapp.edge, bad
+    JSON) and 422 (what contract.py checks). An optional query parameter sent empty
+    means "not given" (allowEmptyValue)."""
+    for operations in doc["paths"].values():
+        for op in operations.values():
+            params = [p for p in op.get("parameters", []) if p["in"] in ("query", "path")]
+            if params or "requestBody" in op:
+                op["responses"].update({k: v for k, v in _error_responses(400, 422).items()
+                                        if k not in op["responses"]})
+            for param in params:
+                if param["in"] == "query" and not param.get("required"):
+                    param.setdefault("allowEmptyValue", True)
+    return doc
+
+
+def _document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "fieldapp API", "version": "1",
@@ -145,7 +166,8 @@ def _case_paths() -> dict[str, Any]:
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "properties": {
                     "given_name": {"type": "string"}, "family_name": {"type": "string"},
-                    "date_of_birth": {"type": "string", "format": "date"},
+                    "date_of_birth": {"type": "string",
+                                      "description": "YYYY-MM-DD; empty: not given"},
                     "document": {"type": "object", "properties": {
                         "type": {"type": "string"}, "number": {"type": "string"}}}}}}}},
             "responses": {"200": {"description": "Candidates", "content": {"application/json": {
@@ -386,35 +408,40 @@ def _referral_schemas() -> dict[str, Any]:
 
 
 def _case_schemas() -> dict[str, Any]:
+    def opt(schema: dict[str, Any]) -> dict[str, Any]:
+        """An optional input field: null means 'not given' (or 'clear it' in a PATCH)."""
+        return {**schema, "nullable": True}
+
+    sexes = {"type": "string", "enum": ["female", "male", "intersex", "unknown"]}
     member = {"type": "object", "required": ["given_name", "relationship"], "properties": {
-        "given_name": {"type": "string"}, "family_name": {"type": "string"},
-        "date_of_birth": {"type": "string", "format": "date"},
-        "sex": {"type": "string", "enum": ["female", "male", "intersex", "unknown"]},
-        "relationship": {"type": "string"}}}
+        "given_name": {"type": "string"}, "family_name": opt({"type": "string"}),
+        "date_of_birth": opt({"type": "string", "format": "date"}),
+        "sex": opt(sexes), "relationship": {"type": "string"}}}
     case_input = {"type": "object", "properties": {
         "given_name": {"type": "string"}, "family_name": {"type": "string"},
-        "date_of_birth": {"type": "string", "format": "date"},
-        "age_years": {"type": "integer", "minimum": 0, "maximum": 120},
-        "sex": {"type": "string", "enum": ["female", "male", "intersex", "unknown"]},
+        "date_of_birth": opt({"type": "string", "format": "date"}),
+        "age_years": opt({"type": "integer", "minimum": 0, "maximum": 120}),
+        "sex": sexes,
         "nationality": {"type": "string",
                         "description": "ISO 3166-1 alpha-3, STATELESS or UNKNOWN"},
-        "document": {"type": "object", "properties": {"type": {"type": "string"},
-                                                      "number": {"type": "string"}}},
-        "phone": {"type": "string"}, "address": {"type": "string"},
+        "document": opt({"type": "object", "properties": {
+            "type": opt({"type": "string"}), "number": opt({"type": "string"})}}),
+        "phone": opt({"type": "string"}), "address": opt({"type": "string"}),
         "location_code": {"type": "string"},
         "stage": {"type": "string", "enum": ["transit", "border", "host_community",
                                              "local_integration", "resettlement",
                                              "repatriation"]},
-        "languages": {"type": "array", "items": {"type": "string"}},
-        "notes": {"type": "string"},
-        "consent": {"type": "object", "properties": {
-            "data_processing": {"type": "boolean"},
-            "basis": {"type": "string", "enum": ["consent", "vital_interest", "other"]},
-            "given_by": {"type": "string", "enum": ["self", "guardian", "best_interest"]},
-            "language": {"type": "string"}, "note": {"type": "string"}}},
-        "household": {"type": "array", "items": member},
-        "duplicate_reason": {"type": "string"},
-        "assessment": {"type": "object"}}}
+        "languages": opt({"type": "array", "items": {"type": "string"}}),
+        "notes": opt({"type": "string"}),
+        "consent": opt({"type": "object", "properties": {
+            "data_processing": opt({"type": "boolean"}),
+            "basis": opt({"type": "string", "enum": ["consent", "vital_interest", "other"]}),
+            "given_by": opt({"type": "string", "enum": ["self", "guardian", "best_interest"]}),
+            "language": opt({"type": "string"}), "note": opt({"type": "string"})}}),
+        "household": opt({"type": "array", "items": member}),
+        "duplicate_reason": opt({"type": "string"}),
+        "assessment": opt({"type": "object", "properties": {
+            "answers": opt({"type": "object"})}})}}
     summary = {"type": "object", "properties": {
         "id": {"type": "string", "format": "uuid"}, "reference": {"type": "string"},
         "version": {"type": "integer"}, "status": {"type": "string"},

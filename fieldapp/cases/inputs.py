@@ -96,10 +96,10 @@ def _choice(value: Any, allowed: Any, name: str, errors: _Errors, *,
         if required:
             errors.add(name, _l("This field is required."))
         return None
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         errors.add(name, _l("Not one of the allowed values."))
         return None
-    return str(value)
+    return value
 
 
 def _date(value: Any, name: str, errors: _Errors, today: date) -> date | None:
@@ -122,6 +122,20 @@ def _date(value: Any, name: str, errors: _Errors, today: date) -> date | None:
     return parsed
 
 
+def _age(value: Any) -> int | None:
+    """A whole number of years from 0 to 120 (the form sends text, the API a number);
+    `true`, fractions and anything else are not ages."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 3:
+        value = int(value.strip())
+    if isinstance(value, int) and 0 <= value <= 120:
+        return value
+    return None
+
+
 def location_exists(code: str) -> bool:
     return db.session.scalar(sa.select(Location.code).where(Location.code == code)) is not None
 
@@ -137,13 +151,9 @@ def parse_case(data: dict[str, Any], *, today: date, require_consent: bool = Tru
     out.date_of_birth = _date(data.get("date_of_birth"), "date_of_birth", e, today)
     age = data.get("age_years")
     if age not in (None, ""):
-        try:
-            out.age_years = int(age)
-            if not 0 <= out.age_years <= 120:
-                raise ValueError
-        except (TypeError, ValueError):
+        out.age_years = _age(age)
+        if out.age_years is None:
             e.add("age_years", _l("Give an age between 0 and 120."))
-            out.age_years = None
     if out.date_of_birth is None and out.age_years is None and "date_of_birth" not in e.fields \
             and "age_years" not in e.fields:
         e.add("date_of_birth", _l("Give the date of birth or, when unknown, the age in years."))
@@ -176,7 +186,8 @@ def parse_case(data: dict[str, Any], *, today: date, require_consent: bool = Tru
         out.location_code = code.strip().upper()
     out.stage = _choice(data.get("stage"), vocab.STAGES, "stage", e) or ""
     languages = data.get("languages") or []
-    if not isinstance(languages, list) or any(lang not in vocab.LANGUAGES for lang in languages):
+    if not isinstance(languages, list) or any(not isinstance(lang, str) or
+                                              lang not in vocab.LANGUAGES for lang in languages):
         e.add("languages", _l("Not one of the allowed values."))
     else:
         out.languages = list(dict.fromkeys(languages))

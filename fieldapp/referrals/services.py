@@ -78,7 +78,7 @@ def parse_service(data: dict[str, Any], *, current: Service | None = None) -> Se
     name = merged.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         err("name", _l("This field is required."))
-    if merged.get("type") not in vocab.SERVICE_TYPES:
+    if not isinstance(merged.get("type"), str) or merged["type"] not in vocab.SERVICE_TYPES:
         err("type", _l("Not one of the allowed values."))
     org_id = None
     try:
@@ -114,11 +114,11 @@ def parse_service(data: dict[str, Any], *, current: Service | None = None) -> Se
     if ages[0] is not None and ages[1] is not None and ages[0] > ages[1]:
         err("max_age", _l("The maximum age is below the minimum."))
     sexes = merged.get("sexes") or []
-    if not isinstance(sexes, list) or not set(sexes) <= {"female", "male", "intersex",
-                                                         "unknown"}:
+    if not isinstance(sexes, list) or not all(isinstance(x, str) for x in sexes) or \
+            not set(sexes) <= {"female", "male", "intersex", "unknown"}:
         err("sexes", _l("Not one of the allowed values."))
         sexes = []
-    if merged.get("capacity") not in vocab.CAPACITIES:
+    if not isinstance(merged.get("capacity"), str) or merged["capacity"] not in vocab.CAPACITIES:
         err("capacity", _l("Not one of the allowed values."))
     contact = merged.get("contact") or ""
     if not isinstance(contact, str) or len(contact) > 300:

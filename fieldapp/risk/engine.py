@@ -116,17 +116,18 @@ class RuleSet:
             kind = spec["type"]
             if kind == "bool" and isinstance(value, bool):
                 clean[key] = value
-            elif kind == "choice" and value in spec["values"]:
+            elif kind == "choice" and isinstance(value, str) and value in spec["values"]:
                 clean[key] = value
             elif kind == "int" and isinstance(value, int) and not isinstance(value, bool) \
                     and spec.get("min", 0) <= value <= spec.get("max", 10**6):
                 clean[key] = value
             elif kind == "list" and isinstance(value, list) \
-                    and all(v in spec["values"] for v in value):
+                    and all(isinstance(v, str) and v in spec["values"] for v in value):
                 clean[key] = sorted(set(value))
             elif kind == "domains" and isinstance(value, dict) \
                     and set(value) <= set(spec["domains"]) \
-                    and all(v is None or v in spec["values"] for v in value.values()):
+                    and all(v is None or (isinstance(v, str) and v in spec["values"])
+                            for v in value.values()):
                 domains = {d: v for d, v in value.items() if v is not None}
                 if domains:  # no domain answered is the question unanswered
                     clean[key] = domains
