@@ -7,7 +7,7 @@ PORT ?= 5000
 export FLASK_APP := fieldapp.cli_app
 
 .PHONY: run test lint check-translations install babel-extract babel-update babel-compile \
-        db-upgrade clean clean-instance bench
+        instance-settings db-upgrade clean clean-instance bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,11 +31,17 @@ babel-update: babel-extract
 	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete \
 	    -i translations/messages.pot -d translations
 
-db-upgrade: install
+# The instance folder (mode 0700) and, once, its settings file (instance/fieldapp.env,
+# mode 0600: FIELDAPP_ENV=development and a random SECRET_KEY), so that the `flask`
+# commands of the README work in this checkout without variables set by hand.
+instance-settings: install
+	@$(BIN)/python -c 'import fieldapp; fieldapp.prepare_instance()'
+
+db-upgrade: instance-settings
 	FIELDAPP_ENV=development $(BIN)/flask db upgrade
 
 # Set-up included: venv, dependencies, translations, migrations, key file, demo data.
-run: babel-compile
+run: babel-compile instance-settings
 	FIELDAPP_ENV=development $(BIN)/flask db upgrade
 	FIELDAPP_ENV=development $(BIN)/flask demo seed
 	@echo "fieldapp: log in at http://127.0.0.1:$(PORT)/login"
@@ -53,7 +59,7 @@ test: babel-compile lint check-translations
 
 # The benchmark of SPEC §9 on a database of its own (bench/), e.g. `make bench N=1000000`.
 N ?= 100000
-bench: install
+bench: instance-settings
 	$(BIN)/flask bench --cases $(N) --database-url sqlite:///bench/bench-$(N).sqlite3 \
 	    --out bench/results-sqlite-$(N).json
 

@@ -2,15 +2,30 @@
 
 `load_config(name)` returns a plain dict so that `create_app` can apply test
 overrides on top. Nothing here is read at import time of the application.
+
+Between the defaults and the environment sits the instance settings file
+(`<instance>/fieldapp.env`, `KEY=value` lines, mode 0600) that `make run`
+writes once: it says `FIELDAPP_ENV=development` and keeps a random
+`SECRET_KEY`, so that the `flask` commands of a development checkout need no
+variables set by hand. Environment variables win over it.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import stat
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused in production
+INSTANCE_SETTINGS_FILE = "fieldapp.env"
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration is unsafe or incomplete; the app refuses to start."""
 
 
 class BaseConfig:
@@ -52,6 +67,10 @@ class BaseConfig:
     LOGIN_LOCKOUT_DURATION = timedelta(minutes=15)
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
+    # How many reverse proxies in front of the app add to X-Forwarded-For (and set
+    # X-Forwarded-Proto). 0: the header is never believed and the client address is
+    # the socket's; behind one TLS proxy, 1.
+    FIELDAPP_TRUSTED_PROXIES = 0
 
     # Argon2id parameters (argon2-cffi defaults are RFC 9106's low-memory profile).
     ARGON2_TIME_COST = 3
@@ -93,8 +112,15 @@ CONFIGS: dict[str, type[BaseConfig]] = {
     "production": ProductionConfig,
 }
 
+def _whole_number(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("negative")
+    return number
+
+
 # Environment variable -> (setting, parser)
-_ENV_OVERRIDES: dict[str, tuple[str, Any]] = {
+_ENV_OVERRIDES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SECRET_KEY": ("SECRET_KEY", str),
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "FIELDAPP_KEY_FILE": ("FIELDAPP_KEY_FILE", str),
@@ -109,21 +135,34 @@ _ENV_OVERRIDES: dict[str, tuple[str, Any]] = {
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
     "LOGIN_RATE_LIMIT_CLIENT": ("LOGIN_RATE_LIMIT_CLIENT", str),
     "LOGIN_RATE_LIMIT_ACCOUNT": ("LOGIN_RATE_LIMIT_ACCOUNT", str),
+    "FIELDAPP_TRUSTED_PROXIES": ("FIELDAPP_TRUSTED_PROXIES", _whole_number),
 }
 
 
-def load_config(name: str | None = None) -> dict[str, Any]:
-    """Settings for environment `name` (default: $FIELDAPP_ENV, else production)."""
-    name = name or os.environ.get("FIELDAPP_ENV", "production")
+def load_config(name: str | None = None, *,
+                instance_path: str | Path | None = None) -> dict[str, Any]:
+    """Settings for environment `name` (default: $FIELDAPP_ENV, else the instance
+    settings file's, else production)."""
+    variables: dict[str, str] = {}
+    if instance_path is not None:
+        variables.update(read_instance_settings(instance_path))
+    variables.update({k: v for k, v in os.environ.items() if v != ""})
+    name = name or variables.get("FIELDAPP_ENV") or "production"
     if name not in CONFIGS:
-        raise RuntimeError(f"Unknown FIELDAPP_ENV {name!r}; use one of {sorted(CONFIGS)}")
+        raise ConfigurationError(f"Refusing to start: FIELDAPP_ENV is {name!r}, which is "
+                                 f"none of {', '.join(sorted(CONFIGS))}")
     cls = CONFIGS[name]
     settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
     settings["FIELDAPP_ENV"] = name
     for env_name, (key, parse) in _ENV_OVERRIDES.items():
-        raw = os.environ.get(env_name)
-        if raw not in (None, ""):
+        raw = variables.get(env_name)
+        if raw is None:
+            continue
+        try:
             settings[key] = parse(raw)
+        except ValueError:
+            raise ConfigurationError(
+                f"Refusing to start: {env_name} has a value that is not valid here") from None
     if settings.get("SQLALCHEMY_DATABASE_URI"):
         settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(
             settings["SQLALCHEMY_DATABASE_URI"]
@@ -137,3 +176,57 @@ def normalize_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+# -- the instance settings file ----------------------------------------------------
+
+def _instance_settings_names() -> set[str]:
+    return {"FIELDAPP_ENV", *_ENV_OVERRIDES}
+
+
+def read_instance_settings(instance_path: str | Path) -> dict[str, str]:
+    """`KEY=value` lines of `<instance>/fieldapp.env`, if there is one.
+
+    It may hold a SECRET_KEY: like the key file, it is refused when others can read it.
+    """
+    path = Path(instance_path) / INSTANCE_SETTINGS_FILE
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return {}
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigurationError(f"Refusing to start: the settings file {path} is readable "
+                                 f"by others (mode {mode:o}); run: chmod 600 {path}")
+    allowed = _instance_settings_names()
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or name not in allowed:
+            raise ConfigurationError(f"Refusing to start: line {number} of {path} is not a "
+                                     f"known NAME=value setting")
+        values[name] = value.strip()
+    return values
+
+
+def write_instance_settings(instance_path: str | Path) -> Path | None:
+    """Create `<instance>/fieldapp.env` (mode 0600) for development, once.
+
+    Returns its path, or None when it exists already (it is never overwritten:
+    changing SECRET_KEY would end every session).
+    """
+    path = Path(instance_path) / INSTANCE_SETTINGS_FILE
+    settings = {"FIELDAPP_ENV": "development", "SECRET_KEY": secrets.token_urlsafe(48)}
+    text = ("# Written once by `make run`: settings for the `flask` commands of this checkout.\n"
+            "# Environment variables win over these lines. Keep this file to yourself.\n"
+            + "".join(f"{k}={v}\n" for k, v in settings.items()))
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path

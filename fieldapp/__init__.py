@@ -8,41 +8,138 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
+import sys
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import DEFAULT_SECRET_KEY, load_config
+from config import (
+    DEFAULT_SECRET_KEY,
+    ConfigurationError,
+    load_config,
+    write_instance_settings,
+)
 
-
-class ConfigurationError(RuntimeError):
-    """The configuration is unsafe or incomplete; the app refuses to start."""
+# gunicorn's "App failed to load" status: its master stops instead of starting
+# workers that fail the same way forever.
+EXIT_CONFIGURATION = 4
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    instance_path = os.environ.get("FIELDAPP_INSTANCE_PATH")
-    app = Flask(
-        __name__,
-        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
-        instance_relative_config=False,
-    )
-    settings = load_config((overrides or {}).get("FIELDAPP_ENV"))
+    folder = instance_folder()
+    app = Flask(__name__, instance_path=str(folder), instance_relative_config=False)
+    # The instance folder holds the SQLite database, the development key file and the
+    # instance settings (a SECRET_KEY): its owner's only.
+    _make_private_folder(folder)
+    settings = load_config((overrides or {}).get("FIELDAPP_ENV"), instance_path=folder)
     settings.update(overrides or {})
     app.config.update(settings)
-    # The instance folder holds the SQLite database and the development key file.
-    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = (
-            "sqlite:///" + str(Path(app.instance_path) / "fieldapp.sqlite3"))
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(folder / "fieldapp.sqlite3")
     if not app.config.get("FIELDAPP_KEY_FILE"):
-        app.config["FIELDAPP_KEY_FILE"] = str(Path(app.instance_path) / "fieldapp-keys.json")
+        app.config["FIELDAPP_KEY_FILE"] = str(folder / "fieldapp-keys.json")
     _check_safety(app)
+    _protect_sqlite_file(app)
+    _trust_proxies(app)
     _configure_logging(app)
     _init_extensions(app)
     _configure_templates(app)
     _register_blueprints(app)
     return app
+
+
+def create_app_or_exit(overrides: dict[str, Any] | None = None) -> Flask:
+    """create_app for wsgi.py and the `flask` command: a configuration problem ends
+    the process with its one-sentence reason on stderr, not a traceback."""
+    from fieldapp.crypto import KeyRingError
+
+    try:
+        return create_app(overrides)
+    except (ConfigurationError, KeyRingError) as exc:
+        print(f"fieldapp: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIGURATION) from None
+
+
+def instance_folder() -> Path:
+    """$FIELDAPP_INSTANCE_PATH, else Flask's instance folder for this package."""
+    configured = os.environ.get("FIELDAPP_INSTANCE_PATH")
+    if configured:
+        return Path(configured).resolve()
+    return Path(Flask(__name__).instance_path)
+
+
+def prepare_instance() -> Path | None:
+    """What `make run` does first: a private instance folder with development settings
+    and a random SECRET_KEY (written once; returns the file's path when it wrote it)."""
+    folder = instance_folder()
+    _make_private_folder(folder)
+    written = write_instance_settings(folder)
+    if written:
+        print(f"fieldapp: wrote {written} (mode 0600): development settings and a random "
+              "SECRET_KEY for the flask commands of this checkout", file=sys.stderr)
+    return written
+
+
+def _make_private_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if stat.S_IMODE(folder.stat().st_mode) != 0o700:
+            folder.chmod(0o700)
+    except OSError as exc:
+        raise ConfigurationError(f"Refusing to start: the instance folder {folder} cannot "
+                                 f"be made private to its owner ({exc.strerror})") from None
+
+
+def _sqlite_file(app: Flask) -> Path | None:
+    """The SQLite database file, as Flask-SQLAlchemy will resolve it (None: not a file)."""
+    url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+            or url.query.get("uri"):
+        return None
+    path = Path(url.database)
+    return path if path.is_absolute() else Path(app.instance_path) / path
+
+
+def _protect_sqlite_file(app: Flask) -> None:
+    """The SQLite file holds password hashes, ciphertext and the audit trail: 0600.
+
+    Created empty with that mode before SQLite opens it (SQLite gives its WAL and
+    shared-memory files the database's mode); an existing one is narrowed in
+    development and testing, and refused in production.
+    """
+    path = _sqlite_file(app)
+    if path is None:
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        return  # no such folder: SQLite itself will say so
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return
+    if app.config["FIELDAPP_ENV"] == "production":
+        raise ConfigurationError(f"Refusing to start: the SQLite database {path} is readable "
+                                 f"by group or others (mode {mode:o}); run: chmod 600 {path}")
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        if (path.parent / name).exists():
+            (path.parent / name).chmod(0o600)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind N proxies, the client address and scheme come from X-Forwarded-*."""
+    count = app.config.get("FIELDAPP_TRUSTED_PROXIES", 0)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ConfigurationError("Refusing to start: FIELDAPP_TRUSTED_PROXIES must be a "
+                                 "whole number (0: no proxy is trusted)")
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
 
 def _check_safety(app: Flask) -> None:

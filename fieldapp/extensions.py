@@ -38,8 +38,8 @@ class Keys:
                 return  # the CLI, so that `flask keys generate` can create the file
             else:
                 raise KeyRingError(
-                    f"No key file at {path} and FIELDAPP_KEYRING is not set. "
-                    "Create one with `flask keys generate` (see README, 'Keys')."
+                    f"No key file at {path} and FIELDAPP_KEYRING is not set: "
+                    "create one with `flask keys generate` (see README, 'Keys')"
                 )
         self._install(app, KeyRing.load(path, env_value=env_value),
                       None if env_value else path)

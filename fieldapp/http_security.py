@@ -1,9 +1,17 @@
-"""Security headers on every response; no caching of authenticated pages."""
+"""Security headers on every response; no caching of authenticated pages; a
+Retry-After on every 429."""
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask, request
 from werkzeug.wrappers import Response
+
+from fieldapp.extensions import limiter
+
+# When a 429 did not come from a limit we can read (none today), wait a minute.
+DEFAULT_RETRY_AFTER_SECONDS = 60
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'none'",
@@ -37,5 +45,22 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+def add_retry_after(response: Response) -> Response:
+    """Tell a throttled client when to come back: seconds until the breached window ends.
+
+    Flask-Limiter's own headers would also put X-RateLimit-* on every response of a
+    limited route (how many guesses are left): only the 429 says anything.
+    """
+    if response.status_code != 429 or "Retry-After" in response.headers:
+        return response
+    seconds = DEFAULT_RETRY_AFTER_SECONDS
+    breached = limiter.current_limit
+    if breached is not None and breached.breached:
+        seconds = max(1, int(breached.reset_at - time.time()))
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
+    app.after_request(add_retry_after)

@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response
 
 from fieldapp import authz
 from fieldapp.extensions import babel, db
+from fieldapp.http_redirects import redirect_target
 
 LANGUAGE_NAMES = {"es": "Español", "pt_BR": "Português (Brasil)", "en": "English"}
 
@@ -75,10 +76,7 @@ def switch() -> Response:
             session["locale"] = code
         else:
             session.pop("locale", None)
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("accounts.home")
-    return redirect(target)
+    return redirect(redirect_target(form.next.data, url_for("accounts.home")))
 
 
 def _template_helpers() -> dict[str, object]:

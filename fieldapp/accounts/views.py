@@ -14,6 +14,7 @@ from fieldapp.accounts.roles import ROLE_DESCRIPTIONS, ROLE_LABELS, Role
 from fieldapp.exceptions import LoginFailed, ValidationFailed
 from fieldapp.extensions import db, limiter
 from fieldapp.forms_support import apply_field_errors, render_status
+from fieldapp.http_redirects import redirect_target
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -37,17 +38,14 @@ def account_login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT_ACCOUNT"]
 
 
+# Shared limits: the HTML login and POST /api/v1/auth/tokens (which uses these same
+# decorators) draw on one bucket per client address and one per account, so that
+# switching between them buys no extra guesses.
 login_limits = [
-    limiter.limit(client_login_limit, methods=["POST"], scope="login-client"),
-    limiter.limit(account_login_limit, methods=["POST"], key_func=_login_account_key,
-                  deduct_when=_failed, scope="login-account"),
+    limiter.shared_limit(client_login_limit, "login-client", methods=["POST"]),
+    limiter.shared_limit(account_login_limit, "login-account", methods=["POST"],
+                         key_func=_login_account_key, deduct_when=_failed),
 ]
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("accounts.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -68,7 +66,7 @@ def login() -> Response | tuple[str, int] | str:
             return render_template("accounts/login.html", form=form), 401
         sessions.begin(user)
         db.session.commit()
-        return redirect(_safe_next(form.next.data))
+        return redirect(redirect_target(form.next.data, url_for("accounts.home")))
     return render_template("accounts/login.html", form=form), render_status(form)
 
 
