@@ -173,7 +173,7 @@ def _configure_logging(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from fieldapp import authz, errors, http_security, i18n
+    from fieldapp import authz, edge, errors, http_security, i18n
     from fieldapp.accounts import sessions
     from fieldapp.database_setup import configure_engine, sqlite_engine_options
     from fieldapp.extensions import csrf, db, keys, limiter, login_manager, migrate
@@ -199,6 +199,7 @@ def _init_extensions(app: Flask) -> None:
     sessions.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
+    edge.init_app(app)
     http_security.init_app(app)
     app.before_request(authz.enforce_route_rule)
     app.context_processor(authz.template_helpers)

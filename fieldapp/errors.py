@@ -1,4 +1,4 @@
-"""Error responses: a translated HTML page, or API.md's JSON error format under /api/.
+"""Error responses: a translated HTML page, or docs/api.md's JSON error format under /api/.
 
 Messages are generic; no error page ever shows request data or a traceback.
 """

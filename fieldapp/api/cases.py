@@ -1,4 +1,4 @@
-"""The cases endpoints of API.md: register, list/search, read, patch, duplicates, close."""
+"""The cases endpoints of docs/api.md: register, list/search, read, patch, duplicates, close."""
 
 from __future__ import annotations
 

@@ -62,7 +62,8 @@ def _document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "fieldapp API", "version": "1",
-                 "description": "Case management and referrals. Contract: API.md."},
+                 "description": "Case management and referrals. The contract, in the "
+                                "repository: docs/api.md."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "paths": {
@@ -445,7 +446,8 @@ def _case_schemas() -> dict[str, Any]:
     summary = {"type": "object", "properties": {
         "id": {"type": "string", "format": "uuid"}, "reference": {"type": "string"},
         "version": {"type": "integer"}, "status": {"type": "string"},
-        "priority": {"type": "string"}, "given_name": {"type": "string"},
+        "priority": {"type": "string"},
+        "given_name": {"type": "string", "nullable": True},
         "family_name": {"type": "string", "nullable": True}, "sex": {"type": "string"},
         "readable": {"type": "boolean",
                      "description": "false when this record cannot be decrypted"},

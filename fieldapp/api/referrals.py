@@ -1,4 +1,4 @@
-"""Services, suggestions and referrals endpoints of API.md."""
+"""Services, suggestions and referrals endpoints of docs/api.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The cases API: contract of API.md, errors, visibility, If-Match, duplicates."""
+"""The cases API: contract of docs/api.md, errors, visibility, If-Match, duplicates."""
 
 from __future__ import annotations
 

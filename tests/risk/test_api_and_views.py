@@ -1,4 +1,4 @@
-"""Risk through both interfaces: API.md's assessment and flag endpoints, and the pages."""
+"""Risk through both interfaces: docs/api.md's assessment and flag endpoints, and the pages."""
 
 from __future__ import annotations
 
