@@ -1,11 +1,15 @@
 """Administration pages: organizations and users.
 
-An org_admin manages the own organization; an admin manages all.
+An org_admin manages the own organization's users; a platform admin manages
+organizations and their administrators, never an account that reaches case data
+(`services.grantable_roles` says what each may do).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -24,9 +28,9 @@ from fieldapp.accounts.forms import (
 )
 from fieldapp.accounts.models import Organization, User
 from fieldapp.accounts.roles import ORGANIZATION_KIND_LABELS, ROLE_LABELS, Role
-from fieldapp.exceptions import ValidationFailed
+from fieldapp.exceptions import NotAllowed, ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.forms_support import apply_field_errors, choices, flash_errors, render_status
+from fieldapp.forms_support import apply_field_errors, choices, render_status
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -104,40 +108,64 @@ def organization_edit(org_id: uuid.UUID) -> View:
 
 # -- users --------------------------------------------------------------------------------
 
-def _role_choices() -> list[SelectChoice]:
-    allowed = set(services.assignable_roles(current_user))
+@contextmanager
+def _refusal_audited(permission: str, user_id: uuid.UUID | None = None) -> Iterator[None]:
+    """A refusal by the accounts services is a denial like a route's: rolled back,
+    audited (an admin probing accounts it may not touch is seen), 403 with its reason."""
+    try:
+        yield
+    except NotAllowed as exc:
+        flash(str(exc.message), "error")
+        authz.deny(permission, object_type="user", object_id=user_id)
+
+
+def _role_choices(organization: Organization | None) -> list[SelectChoice]:
+    allowed = set(services.grantable_roles(current_user, organization)) if organization else set()
     return choices((r.value, label) for r, label in ROLE_LABELS.items() if r in allowed)
 
 
 @bp.get("/users")
 @authz.rule("users.view")
 def users() -> str:
-    return render_template("accounts/users.html", users=services.list_users(_scope()),
+    listed = services.list_users(_scope())
+    manageable = {u.id for u in listed if services.can_manage(current_user, u)}
+    return render_template("accounts/users.html", users=listed, manageable=manageable,
                            role_labels=ROLE_LABELS)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @authz.rule("users.create")
 def user_new() -> View:
-    form = UserCreateForm()
     orgs = services.list_organizations(_scope())
+    form = UserCreateForm(organization_id=str(current_user.organization_id))
     form.organization_id.choices = choices((str(o.id), o.name) for o in orgs)
-    form.roles.choices = _role_choices()
-    if form.validate_on_submit():
-        org = authz.get_or_404(Organization, uuid.UUID(form.organization_id.data),
-                               "users.create")
+    # The roles offered are those grantable in the organization chosen (own by default).
+    chosen = next((o for o in orgs if str(o.id) == form.organization_id.data), None)
+    form.roles.choices = _role_choices(chosen)
+    if current_user.has_role(Role.ADMIN):
+        form.roles.description = _(
+            "Platform administrators give only the administrator roles (and, in their own "
+            "organization, the supervisor role); each organization's own administrators "
+            "give the others.")
+    if form.validate_on_submit() and chosen is not None:
+        org = authz.get_or_404(Organization, chosen.id, "users.create")
         try:
-            services.create_user(current_user, email=form.email.data or "",
-                                 name=form.name.data or "", organization=org,
-                                 roles={Role(r) for r in form.roles.data or []},
-                                 password=form.password.data or "")
+            with _refusal_audited("users.create"):
+                services.create_user(current_user, email=form.email.data or "",
+                                     name=form.name.data or "", organization=org,
+                                     roles={Role(r) for r in form.roles.data or []},
+                                     password=form.password.data or "",
+                                     actor_password=form.actor_password.data)
         except ValidationFailed as exc:
             db.session.rollback()
             apply_field_errors(form, exc)
             return render_template("accounts/user_new.html", form=form), 422
         db.session.commit()
-        flash(_("User created."), "success")
+        flash(_("User created. They must change the password when they first log in."),
+              "success")
         return redirect(url_for("admin.users"))
+    if form.roles.errors:
+        form.roles.errors = [_("Choose among the roles offered for this organization.")]
     return render_template("accounts/user_new.html", form=form), render_status(form)
 
 
@@ -145,31 +173,36 @@ def user_new() -> View:
 @authz.rule("users.edit")
 def user_edit(user_id: uuid.UUID) -> View:
     user = authz.get_or_404(User, user_id, "users.edit")
+    with _refusal_audited("users.edit", user.id):
+        services.require_manageable(current_user, user)
     form = UserEditForm(name=user.name, roles=[r.value for r in user.roles])
-    form.roles.choices = _role_choices()
-    # Roles this actor may not grant stay as they are (shown, not editable).
-    services.require_manageable(current_user, user)
-    grantable = {c.value for c in form.roles.choices}
-    fixed = {r for r in user.roles if r.value not in grantable}
+    form.roles.choices = _role_choices(user.organization)
     if form.validate_on_submit():
         try:
-            services.update_user(current_user, user, name=form.name.data or "",
-                                 roles={Role(r) for r in form.roles.data or []} | fixed,
-                                 actor_password=form.actor_password.data)
+            with _refusal_audited("users.edit", user.id):
+                services.update_user(current_user, user, name=form.name.data or "",
+                                     roles={Role(r) for r in form.roles.data or []},
+                                     actor_password=form.actor_password.data)
         except ValidationFailed as exc:
             db.session.rollback()
             apply_field_errors(form, exc)
-            return _user_page(user, form, fixed), 422
+            return _user_page(user, form=form), 422
         db.session.commit()
         flash(_("User saved."), "success")
         return redirect(url_for("admin.user_edit", user_id=user.id))
-    return _user_page(user, form, fixed), render_status(form)
+    return _user_page(user, form=form), render_status(form)
 
 
-def _user_page(user: User, form: UserEditForm, fixed: set[Role]) -> str:
+def _user_page(user: User, *, form: UserEditForm | None = None,
+               reset_form: PasswordResetForm | None = None) -> str:
+    if form is None:
+        form = UserEditForm(formdata=None, name=user.name,
+                            roles=[r.value for r in user.roles])
+        form.roles.choices = _role_choices(user.organization)
     return render_template("accounts/user_edit.html", user=user, form=form,
-                           fixed_roles=fixed, role_labels=ROLE_LABELS,
-                           status_form=UserStatusForm(), reset_form=PasswordResetForm())
+                           role_labels=ROLE_LABELS, status_form=UserStatusForm(),
+                           reset_form=reset_form or PasswordResetForm(formdata=None,
+                                                                      prefix="reset"))
 
 
 @bp.post("/users/<uuid:user_id>/status")
@@ -178,7 +211,8 @@ def user_status(user_id: uuid.UUID) -> Response:
     user = authz.get_or_404(User, user_id, "users.edit")
     form = UserStatusForm()
     if form.validate_on_submit():
-        services.set_active(current_user, user, active=not user.active)
+        with _refusal_audited("users.edit", user.id):
+            services.set_active(current_user, user, active=not user.active)
         db.session.commit()
         flash(_("User reactivated.") if user.active else
               _("User deactivated; every session has ended."), "success")
@@ -189,14 +223,21 @@ def user_status(user_id: uuid.UUID) -> Response:
 @authz.rule("users.edit")
 def user_password(user_id: uuid.UUID) -> View:
     user = authz.get_or_404(User, user_id, "users.edit")
-    form = PasswordResetForm()
+    with _refusal_audited("users.edit", user.id):
+        services.require_password_settable(current_user, user)
+    form = PasswordResetForm(prefix="reset")
     if form.validate_on_submit():
         try:
-            services.reset_password(current_user, user, new=form.new_password.data or "")
+            with _refusal_audited("users.edit", user.id):
+                services.reset_password(current_user, user,
+                                        new=form.new_password.data or "",
+                                        actor_password=form.actor_password.data)
         except ValidationFailed as exc:
             db.session.rollback()
-            flash_errors(exc)
-            return redirect(url_for("admin.user_edit", user_id=user.id))
+            apply_field_errors(form, exc)
+            return _user_page(user, reset_form=form), 422
         db.session.commit()
-        flash(_("Password set; the user's sessions have ended."), "success")
-    return redirect(url_for("admin.user_edit", user_id=user.id))
+        flash(_("Password set; the user's sessions have ended. They must change it when "
+                "they next log in."), "success")
+        return redirect(url_for("admin.user_edit", user_id=user.id))
+    return _user_page(user, reset_form=form), 422

@@ -10,6 +10,7 @@ from fieldapp.accounts import passwords, services
 from fieldapp.accounts.models import Organization
 from fieldapp.accounts.roles import OrganizationKind, Role
 from fieldapp.audit import services as audit
+from fieldapp.db import utcnow
 from fieldapp.extensions import db
 
 bp = Blueprint("users_cli", __name__, cli_group="users")
@@ -21,9 +22,11 @@ bp = Blueprint("users_cli", __name__, cli_group="users")
 @click.option("--organization", "org_name", required=True, help="Organization name.")
 @click.option("--role", "roles", multiple=True, required=True,
               type=click.Choice([r.value for r in Role]))
+@click.option("--temporary", is_flag=True,
+              help="The user must change this password at the first login.")
 @click.password_option()
 def create_command(email: str, name: str, org_name: str, roles: tuple[str, ...],
-                   password: str) -> None:
+                   temporary: bool, password: str) -> None:
     """Create a user (for the first admin of a new installation)."""
     org = db.session.scalar(sa.select(Organization).where(Organization.name == org_name))
     if org is None:
@@ -36,21 +39,28 @@ def create_command(email: str, name: str, org_name: str, roles: tuple[str, ...],
     from fieldapp.accounts.models import User
 
     user = User(email=services.normalize_email(email), name=name, organization=org,
-                password_hash=passwords.hash_password(password))
+                password_hash=passwords.hash_password(password),
+                must_change_password=temporary)
     user.set_roles({Role(r) for r in roles})
     db.session.add(user)
     db.session.flush()
     audit.record("user.created", object_type="user", object_id=user.id,
-                 organization_id=org.id, details={"roles": sorted(roles), "channel": "cli"})
+                 organization_id=org.id, details={"roles": sorted(roles), "channel": "cli",
+                                                  "temporary": temporary})
     db.session.commit()
     click.echo(f"Created user {user.id}.")
 
 
 @bp.cli.command("set-password")
 @click.option("--email", required=True)
+@click.option("--temporary", is_flag=True,
+              help="The user must change this password at the next login.")
 @click.password_option()
-def set_password_command(email: str, password: str) -> None:
-    """Set a user's password and end every session of the user."""
+def set_password_command(email: str, temporary: bool, password: str) -> None:
+    """Set a user's password and end every session of the user.
+
+    The server operator's own tool: unlike the administration pages it does not force a
+    change at the next login unless --temporary is given."""
     user = services.find_user_by_email(email)
     if user is None:
         raise click.ClickException("No such user.")
@@ -58,11 +68,14 @@ def set_password_command(email: str, password: str) -> None:
     if errors:
         raise click.ClickException(" ".join(str(e) for e in errors))
     user.password_hash = passwords.hash_password(password)
+    user.password_changed_at = utcnow()
+    user.must_change_password = temporary
     user.failed_logins = 0
     user.locked_until = None
     services.end_all_sessions(user)
     audit.record("user.password_reset", object_type="user", object_id=user.id,
-                 organization_id=user.organization_id, details={"channel": "cli"})
+                 organization_id=user.organization_id,
+                 details={"channel": "cli", "temporary": temporary})
     db.session.commit()
     click.echo("Password set; every session of the user has ended.")
 

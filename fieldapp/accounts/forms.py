@@ -76,8 +76,13 @@ class UserCreateForm(FlaskForm):
     roles = MultiCheckboxField(_l("Roles"), choices=choices(ROLE_LABELS.items()))
     password = PasswordField(
         _l("Initial password"), validators=[DataRequired()],
-        description=_l("At least 12 characters. Give it to the person by a safe channel."),
+        description=_l("At least 12 characters. Give it to the person by a safe channel; "
+                       "they must change it when they first log in."),
         render_kw={"autocomplete": "new-password"})
+    # Checked by the service (so a missing one gets the same message as a wrong one).
+    actor_password = PasswordField(
+        _l("Your own password"), description=_l("Needed to create a user."),
+        render_kw={"autocomplete": "current-password"})
     submit = SubmitField(_l("Create user"))
 
 
@@ -96,6 +101,14 @@ class UserStatusForm(FlaskForm):
 
 
 class PasswordResetForm(FlaskForm):
-    new_password = PasswordField(_l("New password"), validators=[DataRequired()],
-                                 render_kw={"autocomplete": "new-password"})
+    """Shown on the user page next to UserEditForm: use it with prefix="reset"."""
+
+    new_password = PasswordField(
+        _l("New password"), validators=[DataRequired()],
+        description=_l("Give it to the person by a safe channel; "
+                       "they must change it when they next log in."),
+        render_kw={"autocomplete": "new-password"})
+    actor_password = PasswordField(
+        _l("Your own password"), description=_l("Needed to set someone's password."),
+        render_kw={"autocomplete": "current-password"})
     submit = SubmitField(_l("Set password"))

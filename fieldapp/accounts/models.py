@@ -63,6 +63,10 @@ class User(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(sa.Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when someone else chose the password (an administrator's page, or
+    # `flask users ... --temporary`): until the user changes it, nothing else is reachable.
+    must_change_password: Mapped[bool] = mapped_column(sa.Boolean, default=False,
+                                                       server_default=sa.false())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -6,19 +6,22 @@ Plain functions with explicit arguments. They flush; the request commits once.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from fieldapp.accounts import passwords
 from fieldapp.accounts.models import ApiToken, Organization, User, UserSession
 from fieldapp.accounts.roles import Role
 from fieldapp.audit import services as audit
+from fieldapp.audit.models import AuditEvent
 from fieldapp.db import utcnow
 from fieldapp.exceptions import LoginFailed, NotAllowed, ValidationFailed
 from fieldapp.extensions import db
@@ -173,30 +176,54 @@ def _check_new_password(password: str, confirm: str | None, email: str) -> None:
 
 
 def change_own_password(user: User, *, current: str, new: str, confirm: str) -> None:
-    """Change one's own password; every session and token of the user ends."""
+    """Change one's own password; every session and token of the user ends.
+
+    The only way anybody sets their own password, and the way out of a password set
+    by someone else (`must_change_password`)."""
     if not passwords.verify_password(user.password_hash, current):
         raise ValidationFailed(_l("The new password was not accepted."),
                                fields={"current_password": [_l("Current password is wrong.")]})
     _check_new_password(new, confirm, user.email)
+    if passwords.verify_password(user.password_hash, new):
+        raise ValidationFailed(_l("The new password was not accepted."), fields={
+            "new_password": [_l("Choose a password different from the current one.")]})
     user.password_hash = passwords.hash_password(new)
     user.password_changed_at = utcnow()
+    user.must_change_password = False
     end_all_sessions(user)
     audit.record("user.password_changed", actor=user, object_type="user", object_id=user.id)
 
 
-def require_manageable(actor: User, user: User) -> None:
-    """An administrator acts only on users whose every role they could grant themselves:
-    an org_admin cannot reset, deactivate or rename a platform admin."""
-    if set(user.roles) - set(assignable_roles(actor)):
-        raise NotAllowed(_l("Only a platform administrator can change this user."))
+def _actor_password_errors(actor: User, actor_password: str | None) -> dict[str, list]:
+    """Creating a user or setting a password needs the acting administrator's password
+    again, so a stolen session alone cannot do it."""
+    if actor_password and passwords.verify_password(actor.password_hash, actor_password):
+        return {}
+    return {"actor_password": [_l("Your own password is missing or wrong.")]}
 
 
-def reset_password(actor: User, user: User, *, new: str) -> None:
-    """An administrator sets a new password; the user's sessions end."""
+def require_password_settable(actor: User, user: User) -> None:
+    """May this administrator set this user's password? Nobody sets their own here:
+    the own-account page, with the current password, is the only way."""
+    if user.id == actor.id:
+        raise NotAllowed(_l("Change your own password on your account page, "
+                            "with your current password."))
     require_manageable(actor, user)
-    _check_new_password(new, None, user.email)
+
+
+def reset_password(actor: User, user: User, *, new: str, actor_password: str | None) -> None:
+    """An administrator sets a new password, to be changed at the user's next login;
+    the user's sessions end."""
+    require_password_settable(actor, user)
+    fields = _actor_password_errors(actor, actor_password)
+    errors = passwords.policy_errors(new, email=user.email)
+    if errors:
+        fields["new_password"] = errors
+    if fields:
+        raise ValidationFailed(_l("The password was not set."), fields=fields)
     user.password_hash = passwords.hash_password(new)
     user.password_changed_at = utcnow()
+    user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None
     end_all_sessions(user)
@@ -206,31 +233,61 @@ def reset_password(actor: User, user: User, *, new: str) -> None:
 
 # -- users --------------------------------------------------------------------------------
 
-def assignable_roles(actor: User) -> list[Role]:
-    """Roles this actor may grant: only a platform admin grants `admin`."""
+def grantable_roles(actor: User, organization: Organization) -> list[Role]:
+    """The roles this actor may give (or take away) in this organization: the one rule
+    behind role choices, creating, changing roles, setting passwords and deactivating.
+
+    A platform admin gives only `org_admin` and `admin` (and `supervisor` in its own
+    organization: anonymized statistics); it keeps no path to case data. Case roles
+    come only from an org_admin of the same organization, which never gives `admin`.
+    """
+    own = organization.id == actor.organization_id
+    allowed: set[Role] = set()
+    if actor.has_role(Role.ORG_ADMIN) and own:
+        allowed |= set(Role) - {Role.ADMIN}
     if actor.has_role(Role.ADMIN):
-        return list(Role)
-    if actor.has_role(Role.ORG_ADMIN):
-        return [r for r in Role if r is not Role.ADMIN]
-    return []
+        allowed |= {Role.ORG_ADMIN, Role.ADMIN}
+        if own:
+            allowed.add(Role.SUPERVISOR)
+    return [r for r in Role if r in allowed]
 
 
-def _check_roles(actor: User, roles: set[Role], previous: frozenset[Role] = frozenset()) -> None:
+def can_manage(actor: User, user: User) -> bool:
+    """True when the actor could have given every role the user holds, in its organization."""
+    allowed = set(grantable_roles(actor, user.organization))
+    return bool(allowed) and user.roles <= allowed
+
+
+def require_manageable(actor: User, user: User) -> None:
+    """An administrator acts (rename, roles, password, status) only on users whose every
+    role it could grant in their organization: an org_admin cannot touch a platform
+    admin, and a platform admin cannot touch an account that reaches case data."""
+    if can_manage(actor, user):
+        return
+    if user.has_role(Role.ADMIN) and not actor.has_role(Role.ADMIN):
+        raise NotAllowed(_l("Only a platform administrator can change this user."))
+    raise NotAllowed(_l("Only an administrator of this user's organization can change "
+                        "this user."))
+
+
+def _check_roles(actor: User, organization: Organization, roles: set[Role],
+                 previous: frozenset[Role] = frozenset()) -> None:
     if not roles:
         raise ValidationFailed(_l("Choose at least one role."),
                                fields={"roles": [_l("Choose at least one role.")]})
-    allowed = set(assignable_roles(actor))
+    allowed = set(grantable_roles(actor, organization))
     if (roles ^ previous) - allowed:
         raise NotAllowed(_l("You may not grant or remove that role."))
 
 
 def create_user(
     actor: User, *, email: str, name: str, organization: Organization, roles: set[Role],
-    password: str,
+    password: str, actor_password: str | None,
 ) -> User:
+    """Create a user whose password (set by the actor) must be changed at first login."""
     email = normalize_email(email)
-    _check_roles(actor, roles)
-    fields: dict[str, list] = {}
+    _check_roles(actor, organization, roles)
+    fields = _actor_password_errors(actor, actor_password)
     if find_user_by_email(email) is not None:
         fields["email"] = [_l("A user with this email already exists.")]
     errors = passwords.policy_errors(password, email=email)
@@ -239,7 +296,7 @@ def create_user(
     if fields:
         raise ValidationFailed(_l("The user was not created."), fields=fields)
     user = User(email=email, name=name.strip(), organization=organization,
-                password_hash=passwords.hash_password(password))
+                password_hash=passwords.hash_password(password), must_change_password=True)
     user.set_roles(roles)
     db.session.add(user)
     db.session.flush()
@@ -263,7 +320,7 @@ def update_user(actor: User, user: User, *, name: str, roles: set[Role],
                 _l("Enter your own password to change roles."),
                 fields={"actor_password": [_l("Your password is needed to change roles.")]},
             )
-        _check_roles(actor, roles, user.roles)
+        _check_roles(actor, user.organization, roles, user.roles)
         before = sorted(r.value for r in user.roles)
         user.set_roles(roles)
         audit.record("user.roles_changed", actor=actor, object_type="user", object_id=user.id,
@@ -299,6 +356,58 @@ def list_users(organization_id: uuid.UUID | None) -> list[User]:
     if organization_id is not None:
         stmt = stmt.where(User.organization_id == organization_id)
     return list(db.session.scalars(stmt))
+
+
+# What administrators of other organizations did to an organization's accounts.
+ACCOUNT_ACTIONS = ("user.created", "user.roles_changed", "user.password_reset",
+                   "user.activated", "user.deactivated", "user.updated")
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    """One audited change to an account, made from outside its organization."""
+
+    action: str
+    occurred_at: datetime
+    account_email: str | None  # None: the account no longer exists
+    actor_email: str | None  # None: the server's command line
+    roles: tuple[Role, ...]  # given at creation, or held after a role change
+
+
+def account_changes_from_outside(organization_id: uuid.UUID, *,
+                                 limit: int = 10) -> list[AccountChange]:
+    """The latest changes to the organization's accounts by someone who is not of the
+    organization (a platform admin, or the server's command line), newest first: shown
+    to its org_admins, so a platform admin acting on their accounts is seen."""
+    actor = aliased(User)
+    rows = db.session.execute(
+        sa.select(AuditEvent, actor.email)
+        .outerjoin(actor, actor.id == AuditEvent.actor_id)
+        .where(AuditEvent.organization_id == organization_id,
+               AuditEvent.object_type == "user",
+               AuditEvent.action.in_(ACCOUNT_ACTIONS),
+               AuditEvent.allowed.is_(True),
+               sa.or_(actor.id.is_(None), actor.organization_id != organization_id))
+        .order_by(AuditEvent.seq.desc())
+        .limit(limit)
+    ).all()
+    ids = set()
+    for event, _email in rows:
+        try:
+            ids.add(uuid.UUID(event.object_id or ""))
+        except ValueError:
+            continue
+    emails = {str(uid): email for uid, email in db.session.execute(
+        sa.select(User.id, User.email).where(User.id.in_(ids)))} if ids else {}
+    changes = []
+    for event, actor_email in rows:
+        details = json.loads(event.details or "{}")
+        names = details.get("after", details.get("roles", []))
+        changes.append(AccountChange(
+            action=event.action, occurred_at=event.occurred_at,
+            account_email=emails.get(event.object_id or ""), actor_email=actor_email,
+            roles=tuple(r for r in Role if r.value in names)))
+    return changes
 
 
 # -- organizations ------------------------------------------------------------------------

@@ -1,20 +1,32 @@
 """Who is making this request: a browser session (HTML) or a bearer token (API).
 
 The cookie holds only a random session identifier; the server keeps the
-session (and can end it). The API never looks at the cookie.
+session (and can end it). The API never looks at the cookie. A user whose
+password was set by someone else reaches nothing but the password change.
 """
 
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from fieldapp import authz
 from fieldapp.accounts import services
 from fieldapp.accounts.models import User
+from fieldapp.errors import api_error
 from fieldapp.extensions import login_manager
 
 SESSION_KEY = "sid"
+
+# What a user who must change the password may still reach (besides public pages).
+PASSWORD_CHANGE_ENDPOINTS = frozenset({
+    "static", "accounts.change_password", "accounts.logout", "i18n.switch",
+    "api.revoke_current_token",
+})
+PASSWORD_CHANGE_REQUIRED = _l("Your password was set by an administrator: change it in "
+                              "the application before doing anything else.")
 
 
 def load_user_from_request(req: object) -> User | None:
@@ -53,8 +65,26 @@ def finish(user: User | None) -> None:
     session.clear()
 
 
+def require_password_change() -> Response | None:
+    """before_request: while a password set by someone else is unchanged, the browser is
+    sent to the change-password page and the API answers 403 password_change_required."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in PASSWORD_CHANGE_ENDPOINTS:
+        return None
+    view = current_app.view_functions.get(endpoint)
+    if getattr(view, "authz_rule", None) == authz.PUBLIC:
+        return None
+    if not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    if authz.is_api_request():
+        return api_error(403, "password_change_required", PASSWORD_CHANGE_REQUIRED)
+    return redirect(url_for("accounts.change_password"))
+
+
 def init_app(app: Flask) -> None:
     login_manager.request_loader(load_user_from_request)
+    # Registered before the authorization rule is checked (create_app adds it later).
+    app.before_request(require_password_change)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Log in to continue.")
     login_manager.session_protection = None  # our server-side sessions do this job

@@ -87,9 +87,11 @@ def home() -> str:
     roles = sorted(current_user.roles, key=lambda r: list(Role).index(r))
     counts = box_counts(current_user) if current_user.has_role(
         Role.FIELD_WORKER, Role.CASE_MANAGER, Role.SERVICE_PROVIDER) else None
+    outside_changes = services.account_changes_from_outside(
+        current_user.organization_id) if current_user.has_role(Role.ORG_ADMIN) else None
     return render_template(
         "accounts/home.html", roles=roles, role_labels=ROLE_LABELS, counts=counts,
-        role_descriptions=ROLE_DESCRIPTIONS,
+        role_descriptions=ROLE_DESCRIPTIONS, outside_changes=outside_changes,
         can_admin_users=authz.can(current_user, "users.view"),
         can_admin_orgs=authz.can(current_user, "organizations.view"),
     )

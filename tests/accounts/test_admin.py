@@ -40,13 +40,14 @@ def test_org_admin_creates_user_in_own_org_and_cannot_grant_admin(client, make):
     response = _post(client, "/admin/users/new", {
         "email": "new.person@example.org", "name": "New Person",
         "organization_id": str(mine.id), "roles": ["field_worker"],
-        "password": "long enough passphrase 1"})
+        "password": "long enough passphrase 1", "actor_password": PASSWORD})
     assert response.status_code == 302
     created = db.session.scalar(sa.select(User).where(User.email == "new.person@example.org"))
     assert created.organization_id == mine.id and created.roles == {Role.FIELD_WORKER}
     refused = _post(client, "/admin/users/new", {
         "email": "sneaky@example.org", "name": "Sneaky", "organization_id": str(mine.id),
-        "roles": ["admin"], "password": "long enough passphrase 1"})
+        "roles": ["admin"], "password": "long enough passphrase 1",
+        "actor_password": PASSWORD})
     assert refused.status_code == 422  # "admin" is not a valid choice for an org_admin
     assert db.session.scalar(sa.select(User).where(User.email == "sneaky@example.org")) is None
 
@@ -57,7 +58,8 @@ def test_org_admin_cannot_create_user_in_another_org(client, make):
     login(client, admin.email)
     response = _post(client, "/admin/users/new", {
         "email": "x@example.org", "name": "X", "organization_id": str(theirs.id),
-        "roles": ["field_worker"], "password": "long enough passphrase 1"})
+        "roles": ["field_worker"], "password": "long enough passphrase 1",
+        "actor_password": PASSWORD})
     assert response.status_code == 422  # not a choice
     assert db.session.scalar(sa.select(User).where(User.email == "x@example.org")) is None
 
@@ -68,8 +70,8 @@ def test_invalid_user_form_keeps_input_and_changes_nothing(client, make):
     before = db.session.scalar(sa.select(sa.func.count()).select_from(User))
     response = _post(client, "/admin/users/new", {
         "email": admin.email, "name": "Keep Me Typed",
-        "organization_id": str(admin.organization_id), "roles": ["field_worker"],
-        "password": "short"})
+        "organization_id": str(admin.organization_id), "roles": ["org_admin"],
+        "password": "short", "actor_password": PASSWORD})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Keep Me Typed" in html
@@ -149,7 +151,8 @@ def test_deactivate_and_reset_password(client, make):
     db.session.expire_all()
     assert db.session.get(User, target.id).active is False
     client.post(f"/admin/users/{target.id}/password",
-                data={"csrf_token": token, "new_password": "fresh passphrase here"})
+                data={"csrf_token": token, "reset-new_password": "fresh passphrase here",
+                      "reset-actor_password": PASSWORD})
     fresh = client.application.test_client()
     assert login(fresh, target.email, "fresh passphrase here").status_code == 401  # inactive
     client.post(f"/admin/users/{target.id}/status", data={"csrf_token": token})

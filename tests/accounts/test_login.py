@@ -192,7 +192,7 @@ def test_password_policy_on_change(client, make):
 def test_deactivation_ends_sessions(app, client, make):
     user = make.user()
     login(client, user.email)
-    admin = make.user(Role.ADMIN)
+    admin = make.user(Role.ORG_ADMIN, org=user.organization)
     services.set_active(admin, db.session.get(User, user.id), active=False)
     db.session.commit()
     assert client.get("/").status_code == 302
