@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,15 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Statistics' record keys (the cell key method, fieldapp/stats/perturbation.py): a random
+# integer per counted record, drawn uniformly below 2**31, fixed at creation, never shown.
+RECORD_KEY_MODULUS = 2**31
+
+
+def new_record_key() -> int:
+    return secrets.randbelow(RECORD_KEY_MODULUS)
 
 
 class Base(DeclarativeBase):

@@ -201,7 +201,8 @@ def seed_statistics(*, batch: int = 20_000, log: Callable[[str], None] = print) 
     while True:
         # Only cases that never went through the rule engine (bulk-seeded ones).
         stmt = sa.select(Case.id, Case.organization_id, Case.registered_month,
-                         Case.location_code, Case.age_band, Case.sex).order_by(Case.id).where(
+                         Case.location_code, Case.age_band, Case.sex,
+                         Case.record_key).order_by(Case.id).where(
             ~sa.exists(sa.select(CaseGroup.case_id).where(CaseGroup.case_id == Case.id)),
             ~sa.exists(sa.select(CaseFlag.case_id).where(CaseFlag.case_id == Case.id)))
         if last is not None:
@@ -210,9 +211,9 @@ def seed_statistics(*, batch: int = 20_000, log: Callable[[str], None] = print) 
         if not rows:
             break
         groups, flags = [], []
-        for case_id, org, month, place, band, sex in rows:
+        for case_id, org, month, place, band, sex, record_key in rows:
             copy = {"case_id": case_id, "organization_id": org, "registered_month": month,
-                    "location_code": place}
+                    "location_code": place, "record_key": record_key}
             if band in ("0-4", "5-11", "12-17"):
                 groups.append({**copy, "code": "CHILDREN"})
             if band == "60+":

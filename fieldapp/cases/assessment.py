@@ -121,7 +121,8 @@ def recompute(case: Case, *, actor: User | None, now: datetime | None = None) ->
 def _stats_copy(case: Case) -> dict[str, Any]:
     """The clear fields flags and groups carry for statistics."""
     return {"organization_id": case.organization_id,
-            "registered_month": case.registered_month, "location_code": case.location_code}
+            "registered_month": case.registered_month, "location_code": case.location_code,
+            "record_key": case.record_key}
 
 
 def set_priority(case: Case) -> None:

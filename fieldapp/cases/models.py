@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldapp.crypto import DecryptionError, WrappedKey
-from fieldapp.db import UTCDateTime, utcnow
+from fieldapp.db import UTCDateTime, new_record_key, utcnow
 from fieldapp.extensions import db, keys
 from fieldapp.sealing import Sealed
 
@@ -37,6 +37,8 @@ class Case(db.Model):
     country_code: Mapped[str] = mapped_column(sa.String(2), default="")
     division_code: Mapped[str | None] = mapped_column(sa.String(12))
     registered_month: Mapped[str] = mapped_column(sa.String(7), default="")  # YYYY-MM
+    # The statistics' record key (cell key method): random, fixed, never shown.
+    record_key: Mapped[int] = mapped_column(sa.Integer, default=new_record_key)
     stage: Mapped[str] = mapped_column(sa.String(24))
     sex: Mapped[str] = mapped_column(sa.String(10))
     age_band: Mapped[str] = mapped_column(sa.String(8))
@@ -241,6 +243,7 @@ class CaseFlag(db.Model):
     organization_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     registered_month: Mapped[str | None] = mapped_column(sa.String(7))
     location_code: Mapped[str | None] = mapped_column(sa.String(40))
+    record_key: Mapped[int | None] = mapped_column(sa.Integer)
 
     reasons = Sealed("reasons")  # JSON list of the rule reasons (source text) that fired
     dismissal_reason = Sealed("dismissal_reason")
@@ -257,7 +260,7 @@ class CaseFlag(db.Model):
         sa.UniqueConstraint("case_id", "code", name="uq_case_flags_case_code"),
         # Statistics over the flags that count, without touching the table rows.
         sa.Index("ix_case_flags_counting", "organization_id", "code", "registered_month",
-                 "location_code",
+                 "location_code", "record_key",
                  postgresql_where=sa.text("active = true AND dismissed_at IS NULL"),
                  sqlite_where=sa.text("active = 1 AND dismissed_at IS NULL")),
     )
@@ -278,10 +281,11 @@ class CaseGroup(db.Model):
     organization_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     registered_month: Mapped[str | None] = mapped_column(sa.String(7))
     location_code: Mapped[str | None] = mapped_column(sa.String(40))
+    record_key: Mapped[int | None] = mapped_column(sa.Integer)
 
     __table_args__ = (
         sa.Index("ix_case_groups_stats", "organization_id", "code", "location_code",
-                 "registered_month"),
+                 "registered_month", "record_key"),
     )
 
 

@@ -35,7 +35,7 @@ from fieldapp.cases.models import (
     ReferenceCounter,
 )
 from fieldapp.crypto import normalize_document, normalize_text
-from fieldapp.db import utcnow
+from fieldapp.db import new_record_key, utcnow
 from fieldapp.exceptions import Conflict, ValidationFailed
 from fieldapp.extensions import db, keys
 from fieldapp.sealing import sealed_names
@@ -160,7 +160,7 @@ def register_case(actor: User, data: CaseInput, *, duplicate_reason: str | None 
     on = now.date()
     case = Case(id=uuid.uuid4(), organization_id=actor.organization_id, owner_id=actor.id,
                 registered_at=now, registered_on=on, updated_at=now,
-                registered_month=on.strftime("%Y-%m"),
+                registered_month=on.strftime("%Y-%m"), record_key=new_record_key(),
                 reference=next_reference(data.location_code, on), status="open",
                 priority="none", priority_rank=0,
                 consent_basis=data.consent_basis, consent_given_by=data.consent_given_by,

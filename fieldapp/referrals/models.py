@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldapp.crypto import DecryptionError, WrappedKey
-from fieldapp.db import UTCDateTime, utcnow
+from fieldapp.db import UTCDateTime, new_record_key, utcnow
 from fieldapp.extensions import db, keys
 from fieldapp.sealing import Sealed
 
@@ -101,6 +101,8 @@ class Referral(db.Model):
     # For statistics: the month it was sent, and how long the answer took.
     created_month: Mapped[str] = mapped_column(sa.String(7), default="")
     ack_seconds: Mapped[int | None] = mapped_column(sa.Integer)
+    # The statistics' record key for tables that count referrals (cell key method).
+    record_key: Mapped[int] = mapped_column(sa.Integer, default=new_record_key)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)

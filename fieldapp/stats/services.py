@@ -24,7 +24,7 @@ from fieldapp.exceptions import ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.referrals.models import Referral, RoutingRule, Service, ServiceLocation
 from fieldapp.stats import dimensions
-from fieldapp.stats.suppression import Entry, protect
+from fieldapp.stats.perturbation import perturbation_table, publish
 
 
 @dataclass
@@ -106,12 +106,11 @@ def _unmet() -> Any:
     return ~sa.exists(covered)
 
 
-def _statement(query: Query, filters: dict[str, str], organization_id: uuid.UUID) -> sa.Select:
-    """The grouped count for one organization (an equality the indexes are ordered by)."""
-    dims = [d for d in (query.rows, query.cols) if d]
-    if "month" not in dims:
-        dims.append("month")  # the month component of every count (see `table`)
-    used = set(dims) | set(filters)
+def _statement(query: Query, dims: list[str], filters: dict[str, str],
+               organization_id: uuid.UUID) -> sa.Select:
+    """Count and record-key sum grouped by `dims`, for one organization (an equality
+    the indexes are ordered by)."""
+    used = set(dims) | set(filters) | {d for d in (query.rows, query.cols) if d}
     by_referral = bool(used & dimensions.REFERRAL_DIMS)
     flag_dim = "flag" in used or "unmet_need" in used
     group_dim = "group" in used
@@ -123,8 +122,9 @@ def _statement(query: Query, filters: dict[str, str], organization_id: uuid.UUID
         base = CaseFlag if flag_dim else CaseGroup
         columns = {"flag": CaseFlag.code, "group": CaseGroup.code,
                    "month": base.registered_month, "site": base.location_code}
-        stmt = sa.select(*(columns[d].label(d) for d in dims), sa.func.count().label("n"))
-        stmt = stmt.select_from(base)
+        key_column = base.record_key
+        stmt = sa.select(*(columns[d].label(d) for d in dims), sa.func.count().label("n"),
+                         sa.func.sum(key_column).label("keys")).select_from(base)
         if flag_dim:
             stmt = stmt.where(_counting_flags())
         org_column = base.organization_id
@@ -137,13 +137,15 @@ def _statement(query: Query, filters: dict[str, str], organization_id: uuid.UUID
             "group": CaseGroup.code, "flag": CaseFlag.code, "unmet_need": CaseFlag.code,
             "referral_status": Referral.status, "service_type": Referral.service_type,
         }
-        # People, not referrals: one person referred five times is one person.
-        counted = sa.func.count(sa.distinct(Case.id)) if by_referral else sa.func.count()
-        stmt = sa.select(*(columns[d].label(d) for d in dims), counted.label("n"))
         if by_referral:
+            # People, not referrals: one person referred five times is one person, with
+            # one record key.
+            stmt = sa.select(*(columns[d].label(d) for d in dims), Case.id,
+                             Case.record_key).distinct()
             stmt = stmt.select_from(Referral).join(Case, Case.id == Referral.case_id)
         else:
-            stmt = stmt.select_from(Case)
+            stmt = sa.select(*(columns[d].label(d) for d in dims), sa.func.count().label("n"),
+                             sa.func.sum(Case.record_key).label("keys")).select_from(Case)
         if flag_dim:
             stmt = stmt.join(CaseFlag, sa.and_(CaseFlag.case_id == Case.id, _counting_flags()))
             if "unmet_need" in used:
@@ -159,26 +161,32 @@ def _statement(query: Query, filters: dict[str, str], organization_id: uuid.UUID
         stmt = stmt.where(month_column >= query.month_from)
     if query.month_to:
         stmt = stmt.where(month_column <= query.month_to)
-    if dims:
-        stmt = stmt.group_by(*(columns[d] for d in dims))
-    return stmt
+    if shortcut or not by_referral:
+        return stmt.group_by(*(columns[d] for d in dims)) if dims else stmt
+    people = stmt.subquery()
+    outer = [people.c[d] for d in dims]
+    stmt = sa.select(*outer, sa.func.count().label("n"),
+                     sa.func.sum(people.c.record_key).label("keys")).select_from(people)
+    return stmt.group_by(*outer) if outer else stmt
 
 
-def _components(user: User, query: Query,
-                filters: dict[str, str]) -> dict[tuple, dict[str, int]]:
-    """(row, col) -> {month: count}: every count split by the month it belongs to.
+Counted = tuple[int, int]  # (people or records, sum of their record keys)
 
-    One grouped query per organization in scope (a handful), summed here: each query
-    reads its organization's slice of an index in order, with no sort.
-    """
-    dims = [d for d in (query.rows, query.cols) if d]
-    month_at = dims.index("month") if "month" in dims else len(dims)
-    out: dict[tuple, dict[str, int]] = {}
+
+def _grouped(user: User, query: Query, dims: list[str]) -> dict[tuple, Counted]:
+    """values of `dims` -> (count, key sum), summed over the organizations in scope: one
+    grouped query each (a handful), each reading its organization's slice of an index
+    in order."""
+    out: dict[tuple, Counted] = {}
     for organization_id in organizations_in_scope(user):
-        for row in db.session.execute(_statement(query, filters, organization_id)):
-            key = (row[0], row[1]) if query.cols else (row[0], "count")
-            months = out.setdefault(key, {})
-            months[row[month_at]] = months.get(row[month_at], 0) + int(row[-1])
+        for row in db.session.execute(_statement(query, dims, query.filters,
+                                                 organization_id)):
+            n, keys = int(row[-2]), int(row[-1] or 0)
+            if n == 0:
+                continue
+            key = tuple(row[:-2])
+            before = out.get(key, (0, 0))
+            out[key] = (before[0] + n, before[1] + keys)
     return out
 
 
@@ -190,139 +198,116 @@ def organizations_in_scope(user: User) -> list[uuid.UUID]:
         Organization.shares_statistics.is_(True)).order_by(Organization.id)))
 
 
-def _counts(user: User, query: Query, filters: dict[str, str]) -> dict[tuple, int]:
-    return {key: sum(parts.values()) for key, parts in
-            _components(user, query, filters).items()}
+Entry = tuple  # ("c", i, j) cell, ("r", i) row total, ("k", j) column total, ("t",) total
 
 
 @dataclass
 class Result:
+    """A published table: every value perturbed (cell key method) or hidden (None)."""
+
     query: Query
     k: int
     rows: list[Any]
     cols: list[Any]
-    cells: list[list[int]]
-    hidden: set[Entry]
-
-    @property
-    def suppressed(self) -> int:
-        return len(self.hidden)
+    published: dict[Entry, int | None]
+    ptable_version: int = 0
+    max_deviation: int = 0
 
     def cell(self, i: int, j: int) -> int | None:
-        return None if ("c", i, j) in self.hidden else self.cells[i][j]
+        return self.published[("c", i, j)]
 
     def row_total(self, i: int) -> int | None:
-        return None if ("r", i) in self.hidden else sum(self.cells[i])
+        return self.published[("r", i)]
 
     def col_total(self, j: int) -> int | None:
-        return None if ("k", j) in self.hidden else sum(r[j] for r in self.cells)
+        return self.published[("k", j)]
 
     @property
     def total(self) -> int | None:
-        return None if ("t",) in self.hidden else sum(map(sum, self.cells))
+        return self.published[("t",)]
+
+    def shown(self) -> list[Entry]:
+        """The entries a reader sees: a one-way table shows its cells and its total (the
+        row totals are the cells again); a two-way table shows everything."""
+        entries: list[Entry] = [("c", i, j) for i in range(len(self.rows))
+                                for j in range(len(self.cols))]
+        if self.query.cols:
+            entries += [("r", i) for i in range(len(self.rows))]
+            entries += [("k", j) for j in range(len(self.cols))]
+        return [*entries, ("t",)]
+
+    @property
+    def suppressed(self) -> int:
+        """How many of the values shown are hidden."""
+        return sum(1 for e in self.shown() if self.published[e] is None)
 
 
-def _grid(counts: dict[tuple, int], rows: list, cols: list) -> list[list[int]]:
-    return [[counts.get((r, c), 0) for c in cols] for r in rows]
+def cell_k(query: Query, base_k: int, row: Any = None, col: Any = None) -> int:
+    """The smallest count published for one cell: STATS_K, or 10 where the cell counts
+    people with one of the most sensitive flags (a sensitive flag filter, a sensitive
+    flag row or column, or a total over flags, which includes them). Decided by what the
+    cell counts, not by the table, so the same people get the same threshold, hence the
+    same published number, in every table."""
+    sensitive_k = max(base_k, 10)
+    for dim in ("flag", "unmet_need"):
+        if query.filters.get(dim) in dimensions.SENSITIVE_FLAGS:
+            return sensitive_k
+        for axis, value in ((query.rows, row), (query.cols, col)):
+            if axis == dim and (value is None or value in dimensions.SENSITIVE_FLAGS):
+                return sensitive_k
+    return base_k
 
 
 def table(user: User, query: Query, *, channel: str = "web") -> Result:
-    """The protected table, audited (who asked for which table, never the numbers)."""
-    k = k_for(query)
-    parts = _components(user, query, query.filters)
-    counts = {key: sum(p.values()) for key, p in parts.items()}
-    # Differencing: for each filter, the same table without it. A filtered entry whose
-    # difference from its unfiltered counterpart is 1..k-1 would expose that many people
-    # to anyone who asks both questions: it is suppressed.
-    parents = [_counts(user, query, {d: v for d, v in query.filters.items() if d != dim})
-               for dim in query.filters]
-    # Compared on the labels of both tables (totals must match the unfiltered ones);
-    # labels only the unfiltered twin has are all-zero rows here, dropped at the end.
-    keys = set(counts).union(*parents) if parents else set(counts)
-    rows = sorted({key[0] for key in keys}, key=_sort_key)
-    cols = sorted({key[1] for key in keys}, key=_sort_key) if query.cols else ["count"]
-    cells = _grid(counts, rows, cols)
-    also_hide: set[Entry] = set()
-    for parent in parents:
-        pgrid = _grid(parent, rows, cols)
-        for e, mine, theirs in _entries(cells, pgrid):
-            if 0 < theirs - mine < k:
-                also_hide.add(e)
-    # Periods: any count of 1..k-1 in a single month is kept out of every published
-    # number that includes it, so that no two periods (from/to) can be subtracted to
-    # reveal it. Cells, row, column and grand totals are checked month by month.
-    also_hide |= _small_months(parts, rows, cols, k)
-    protected = protect(cells, k, also_hide=also_hide) if rows else None
-    result = _without_absent(Result(query, k, rows, cols, cells,
-                                    protected.hidden if protected else set()), counts)
+    """The published table, audited (who asked for which table, never the numbers)."""
+    ptable = perturbation_table()
+    base_k = max(3, int(current_app.config.get("STATS_K", 5)))
+    dims = [d for d in (query.rows, query.cols) if d]
+    cells = _grouped(user, query, dims)
+    rows = sorted({key[0] for key in cells}, key=_sort_key)
+    cols = sorted({key[1] for key in cells}, key=_sort_key) if query.cols else ["count"]
+    by_referral = bool((set(dims) | set(query.filters)) & dimensions.REFERRAL_DIMS)
+    if by_referral and query.cols:
+        # People counted once per total, however many referrals or statuses they have.
+        row_totals = {key[0]: v for key, v in _grouped(user, query, [query.rows]).items()}
+        col_totals = {key[0]: v for key, v in _grouped(user, query, [query.cols]).items()}
+        grand = _grouped(user, query, []).get((), (0, 0))
+    else:
+        def add(into: dict[Any, Counted], key: Any, v: Counted) -> None:
+            before = into.get(key, (0, 0))
+            into[key] = (before[0] + v[0], before[1] + v[1])
+
+        row_totals, col_totals = {}, {}
+        grand_parts: dict[Any, Counted] = {}
+        for key, v in cells.items():
+            add(row_totals, key[0], v)
+            add(col_totals, key[1] if query.cols else "count", v)
+            add(grand_parts, None, v)
+        grand = grand_parts.get(None, (0, 0))
+        if by_referral:
+            grand = _grouped(user, query, []).get((), (0, 0))
+
+    def pub(counted: Counted, k: int) -> int | None:
+        return publish(counted[0], counted[1], k, ptable)
+
+    published: dict[Entry, int | None] = {}
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            key = (r, c) if query.cols else (r,)
+            published[("c", i, j)] = pub(cells.get(key, (0, 0)),
+                                         cell_k(query, base_k, r, c if query.cols else None))
+        published[("r", i)] = pub(row_totals.get(r, (0, 0)), cell_k(query, base_k, r, None))
+    for j, c in enumerate(cols):
+        published[("k", j)] = pub(col_totals.get(c, (0, 0)),
+                                  cell_k(query, base_k, None, c if query.cols else None))
+    published[("t",)] = pub(grand, cell_k(query, base_k))
+    result = Result(query, k_for(query), rows, cols, published,
+                    ptable_version=ptable.version, max_deviation=ptable.max_deviation)
     audit.record("stats.queried", actor=user, object_type="statistics",
                  details={"rows": query.rows, "cols": query.cols,
                           "filters": sorted(query.filters), "channel": channel,
                           "from": query.month_from, "to": query.month_to})
     return result
-
-
-def _without_absent(result: Result, counts: dict[tuple, int]) -> Result:
-    """Drop rows and columns this table has no count for: all zeros, published as such,
-    so leaving them out publishes nothing different."""
-    present_rows = {key[0] for key in counts}
-    present_cols = {key[1] for key in counts}
-    keep_r = [i for i, r in enumerate(result.rows) if r in present_rows]
-    keep_c = [j for j, c in enumerate(result.cols) if c in present_cols] \
-        if result.query.cols else list(range(len(result.cols)))
-    new_r = {old: new for new, old in enumerate(keep_r)}
-    new_c = {old: new for new, old in enumerate(keep_c)}
-    hidden: set[Entry] = set()
-    for e in result.hidden:
-        if e[0] == "c" and e[1] in new_r and e[2] in new_c:
-            hidden.add(("c", new_r[e[1]], new_c[e[2]]))
-        elif e[0] == "r" and e[1] in new_r:
-            hidden.add(("r", new_r[e[1]]))
-        elif e[0] == "k" and e[1] in new_c:
-            hidden.add(("k", new_c[e[1]]))
-        elif e[0] == "t":
-            hidden.add(e)
-    return Result(result.query, result.k, [result.rows[i] for i in keep_r],
-                  [result.cols[j] for j in keep_c],
-                  [[result.cells[i][j] for j in keep_c] for i in keep_r], hidden)
-
-
-def _small_months(parts: dict[tuple, dict[str, int]], rows: list, cols: list,
-                  k: int) -> set[Entry]:
-    def small(values: dict[str, int]) -> bool:
-        return any(0 < v < k for v in values.values())
-
-    def add(into: dict[str, int], more: dict[str, int]) -> None:
-        for month, v in more.items():
-            into[month] = into.get(month, 0) + v
-
-    hide: set[Entry] = set()
-    row_parts: list[dict[str, int]] = [{} for _ in rows]
-    col_parts: list[dict[str, int]] = [{} for _ in cols]
-    all_parts: dict[str, int] = {}
-    for i, r in enumerate(rows):
-        for j, c in enumerate(cols):
-            cell = parts.get((r, c), {})
-            if small(cell):
-                hide.add(("c", i, j))
-            add(row_parts[i], cell)
-            add(col_parts[j], cell)
-            add(all_parts, cell)
-    hide |= {("r", i) for i, p in enumerate(row_parts) if small(p)}
-    hide |= {("k", j) for j, p in enumerate(col_parts) if small(p)}
-    if small(all_parts):
-        hide.add(("t",))
-    return hide
-
-
-def _entries(a: list[list[int]], b: list[list[int]]):
-    for i, row in enumerate(a):
-        for j, v in enumerate(row):
-            yield ("c", i, j), v, b[i][j]
-        yield ("r", i), sum(row), sum(b[i])
-    for j in range(len(a[0]) if a else 0):
-        yield ("k", j), sum(r[j] for r in a), sum(r[j] for r in b)
-    yield ("t",), sum(map(sum, a)), sum(map(sum, b))
 
 
 def _sort_key(value: Any) -> tuple:
@@ -345,10 +330,31 @@ def to_json(result: Result) -> dict[str, Any]:
         "row_totals": [cell(result.row_total(i)) for i in range(len(result.rows))],
         "col_totals": [cell(result.col_total(j)) for j in range(len(result.cols))]
         if q.cols else [],
-        "total": cell(result.total if result.rows else 0),
+        "total": cell(result.total),
         "suppressed": result.suppressed,
         "filters": q.filters, "from": q.month_from, "to": q.month_to,
+        "protection": protection(result),
     }
+
+
+def protection(result: Result) -> dict[str, Any]:
+    """How the figures were protected, for machines and for the sentence under a table."""
+    base_k = max(3, int(current_app.config.get("STATS_K", 5)))
+    return {"method": "cell_key", "perturbation_table_version": result.ptable_version,
+            "max_deviation": result.max_deviation, "k": base_k,
+            "k_sensitive_flags": max(base_k, 10),
+            "sensitive_flags": sorted(dimensions.SENSITIVE_FLAGS),
+            "totals_add_up": False,
+            "note": str(protection_sentence(result))}
+
+
+def protection_sentence(result: Result) -> Any:
+    base_k = max(3, int(current_app.config.get("STATS_K", 5)))
+    return _l("To protect the people counted, every figure is moved at random by up to "
+              "%(d)d, always the same way for the same people, and counts below %(k)d "
+              "(below %(ks)d for trafficking, gender-based violence and children alone or "
+              "separated) are hidden. Totals are protected on their own, so they may not add "
+              "up.", d=result.max_deviation, k=base_k, ks=max(base_k, 10))
 
 
 # -- referral performance --------------------------------------------------------------
@@ -370,6 +376,7 @@ def referral_performance(user: User, *, now: datetime | None = None) -> list[dic
         scope = Referral.sending_org_id == org_id
     totals = db.session.execute(
         sa.select(Referral.service_type, Referral.created_month, sa.func.count(),
+                  sa.func.sum(Referral.record_key),
                   sa.func.sum(sa.case((Referral.ack_seconds <= DEADLINE_SECONDS, 1), else_=0)),
                   sa.func.sum(sa.case((sa.and_(Referral.status == "sent",
                                                Referral.due_at <= now), 1), else_=0)))
@@ -388,16 +395,19 @@ def referral_performance(user: User, *, now: datetime | None = None) -> list[dic
         .where(ranked.c.rn.in_([(ranked.c.n + 1) / 2, (ranked.c.n + 2) / 2]))
         .group_by(ranked.c.st, ranked.c.m))}
     out = []
-    for service_type, month, n, on_time, overdue in sorted(totals, key=lambda r: (r[0], r[1])):
+    for service_type, month, n, keys, on_time, overdue in sorted(totals,
+                                                                 key=lambda r: (r[0], r[1])):
         hidden = n < k
         median = medians.get((service_type, month))
         out.append({
             "service_type": service_type, "month": month,
-            "referrals": None if hidden else n,
+            # Referrals, perturbed by the referrals' own record keys (cell key method);
+            # shares in whole percent, so that they do not give the exact count back.
+            "referrals": None if hidden else publish(n, int(keys or 0), k),
             "median_hours_to_acknowledge": None if hidden or median is None
             else round(median / 3600, 1),
-            "share_on_time": None if hidden else round((on_time or 0) / n, 3),
-            "share_overdue": None if hidden else round((overdue or 0) / n, 3),
+            "share_on_time": None if hidden else round((on_time or 0) / n, 2),
+            "share_overdue": None if hidden else round((overdue or 0) / n, 2),
             "suppressed": hidden,
         })
     audit.record("stats.queried", actor=user, object_type="statistics",

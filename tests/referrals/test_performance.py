@@ -28,10 +28,11 @@ def test_median_and_shares_by_service_type_and_month(app, network, child_case, m
     manager = network["people"]["manager"]
     rows = stats.referral_performance(manager, now=start + timedelta(hours=25))
     row = next(r for r in rows if r["service_type"] == "child_protection")
-    assert row["referrals"] == 6 and not row["suppressed"]
+    # Six referrals, published through the cell key method (k=5: six moves by one at most).
+    assert row["referrals"] in (5, 6, 7) and not row["suppressed"]
     assert row["median_hours_to_acknowledge"] == 3.0
-    assert row["share_on_time"] == round(3 / 6, 3)
-    assert row["share_overdue"] == round(1 / 6, 3)
+    assert row["share_on_time"] == round(3 / 6, 2)
+    assert row["share_overdue"] == round(1 / 6, 2)
     early = stats.referral_performance(manager, now=start + timedelta(hours=1))
     assert next(r for r in early if r["service_type"] == "child_protection")[
         "share_overdue"] == 0
