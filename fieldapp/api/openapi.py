@@ -403,7 +403,18 @@ def _referral_schemas() -> dict[str, Any]:
         "cells": {"type": "array", "items": {"type": "array", "items": cell}},
         "row_totals": {"type": "array", "items": cell},
         "col_totals": {"type": "array", "items": cell}, "total": cell,
-        "suppressed": {"type": "integer"}}}
+        "suppressed": {"type": "integer", "description": "how many of the values shown are "
+                                                         "hidden (counts of 1 to k-1)"},
+        "protection": {"type": "object", "description": (
+            "the cell key method: every count moved by a consistent noise of at most "
+            "max_deviation; totals perturbed on their own (they need not add up)"),
+            "properties": {"method": {"type": "string", "enum": ["cell_key"]},
+                           "perturbation_table_version": {"type": "integer"},
+                           "max_deviation": {"type": "integer"}, "k": {"type": "integer"},
+                           "k_sensitive_flags": {"type": "integer"},
+                           "sensitive_flags": {"type": "array", "items": {"type": "string"}},
+                           "totals_add_up": {"type": "boolean"},
+                           "note": {"type": "string"}}}}}
     return {"ServiceInput": service_input, "Service": service, "Suggestions": suggestions,
             "ReferralInput": referral_input, "Referral": referral, "StatsTable": stats}
 
