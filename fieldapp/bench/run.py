@@ -58,6 +58,7 @@ class Figures:
     floor_ms: dict[str, float] = field(default_factory=dict)
     create_to_floor_ratio: float = 0.0
     stats_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    stats_flag_month_cells: dict[str, float] = field(default_factory=dict)
     measured_at: str = ""
 
 
@@ -326,8 +327,19 @@ def measure(app: Flask, n: int, *, repeat: int = 200,
         fn = stats_table(rows, cols)
         _timed(fn, 2)
         figures.stats_ms[label] = _pct(_timed(fn, stats_repeat))
+    flag_month = client.get("/api/v1/stats", headers=s_auth,
+                            query_string={"rows": "flag", "cols": "month"}).get_json()
+    figures.stats_flag_month_cells = published_share(flag_month)
     figures.measured_at = datetime.now(UTC).isoformat(timespec="seconds")
     return figures
+
+
+def published_share(body: dict[str, Any]) -> dict[str, float]:
+    """Of a table's non-zero cells, how many are published (the rest: hidden, 1..k-1)."""
+    cells = [c for row in body["cells"] for c in row if c != {"count": 0}]
+    published = sum(1 for c in cells if "count" in c)
+    return {"cells": len(cells), "published": published,
+            "share_published": round(published / len(cells), 4) if cells else 0.0}
 
 
 def run(database_url: str, n: int, instance: Path, out: Path | None, repeat: int = 200,
@@ -373,3 +385,7 @@ def table(f: Figures, log: Callable[[str], None] = print) -> None:
     log(f"{'create / floor (p50)':<44}{f.create_to_floor_ratio:>10.2f}")
     for label, d in f.stats_ms.items():
         log(f"{'statistics table ' + label + ' (API)':<44}{d['p50']:>10.2f}{d['p95']:>10.2f}")
+    if f.stats_flag_month_cells:
+        c = f.stats_flag_month_cells
+        log(f"flag x month: {c['published']:.0f} of {c['cells']:.0f} non-zero cells published "
+            f"({100 * c['share_published']:.1f} %)")
