@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 from fieldapp import authz
@@ -26,9 +27,12 @@ def stats() -> Response:
 def stats_csv() -> Response:
     query = services.parse_query(request.args.to_dict())
     result = services.table(current_user, query, channel="api-csv")
+    # Headers and names in the request's language (Accept-Language, else the user's).
     text = export.to_csv(result, hxl=request.args.get("format") == "hxl")
     db.session.commit()
-    return Response(text, mimetype="text/csv")
+    return Response(text, mimetype="text/csv", headers={
+        "Content-Language": str(get_locale() or "es").replace("_", "-"),
+        "Vary": "Accept-Language"})
 
 
 @bp.get("/stats/referral-performance")

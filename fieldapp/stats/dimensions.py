@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from babel.dates import format_skeleton
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from fieldapp import clock
 from fieldapp.cases import vocab as case_vocab
 from fieldapp.cases.risk_labels import GROUP_LABELS
 from fieldapp.extensions import db
@@ -87,9 +94,194 @@ def label(dim: str, value: Any) -> str:
         return str(table[dim].get(value, value))
     if dim in ("country", "division", "site"):
         loc = db.session.get(Location, value)
-        return loc.name if loc else value
+        if loc is None:
+            return value
+        return _country_label(loc) if loc.level == LocationLevel.COUNTRY else loc.name
     if dim == "nationality":
         from fieldapp.cases.choices import country_name
 
         return country_name(value)
+    if dim == "age_band":
+        return _age_band_label(value)
+    if dim == "month" and MONTH_RE.match(value):
+        return month_label(value)
     return value
+
+
+# -- option lists: every filter is chosen from names, never typed -------------------------
+#
+# Each function returns (value, label) pairs in the request's language, sorted by label
+# as people of that language look names up (accents and case aside); months and age
+# bands keep their natural order. Places come grouped by country: (group label, pairs).
+
+Option = tuple[str, str]
+Grouped = list[tuple[str, list[Option]]]
+
+
+def collation_key(text: str) -> tuple[str, str]:
+    """Sort key for names: accents and case ignored (Ávila with Avila), ñ after n, as
+    Spanish dictionaries do; ties broken by the exact text so the order is stable."""
+    locale = str(get_locale() or "es")
+    folded = text.casefold()
+    if locale.startswith("es"):
+        folded = folded.replace("ñ", "n\uffff")
+    base = "".join(ch for ch in unicodedata.normalize("NFKD", folded)
+                   if not unicodedata.combining(ch))
+    return base, text
+
+
+def by_label(pairs: Iterable[Option]) -> list[Option]:
+    return sorted(pairs, key=lambda pair: collation_key(pair[1]))
+
+
+def _vocabulary(labels: dict[str, Any]) -> list[Option]:
+    return by_label((code, str(name)) for code, name in labels.items())
+
+
+def _country_label(loc: Location) -> str:
+    """A country's name in the request's language (the table holds one spelling)."""
+    if not loc.alpha3:
+        return loc.name
+    from fieldapp.cases.choices import country_name
+
+    name = country_name(loc.alpha3)
+    return name if name != loc.alpha3 else loc.name
+
+
+def _age_band_label(band: str) -> str:
+    return _("%(band)s years", band=band.replace("-", "–"))
+
+
+def month_label(month: str) -> str:
+    """"2026-03" as "marzo de 2026" / "March 2026"."""
+    year, number = (int(part) for part in month.split("-"))
+    return format_skeleton("yMMMM", date(year, number, 1), locale=get_locale() or "es")
+
+
+def short_month_label(month: str) -> str:
+    """"2026-03" as "mar" / "Mar": for a chart axis, where the year is shown apart."""
+    year, number = (int(part) for part in month.split("-"))
+    return format_skeleton("MMM", date(year, number, 1), locale=get_locale() or "es")
+
+
+def _places(level: str) -> list[Location]:
+    return list(db.session.scalars(sa.select(Location).where(Location.level == level)))
+
+
+def country_options() -> list[Option]:
+    return by_label((loc.code, _country_label(loc)) for loc in _places(LocationLevel.COUNTRY))
+
+
+def _by_country(level: str, describe: Callable[[Location], str],
+                country: str | None) -> Grouped:
+    countries = {code: name for code, name in country_options()}
+    groups: dict[str, list[Option]] = {}
+    for loc in _places(level):
+        code = loc.code.split("-")[0]
+        if country is None or code == country:
+            groups.setdefault(code, []).append((loc.code, describe(loc)))
+    return [(countries.get(code, code), by_label(pairs)) for code, pairs in
+            sorted(groups.items(), key=lambda item: collation_key(countries.get(item[0],
+                                                                               item[0])))]
+
+
+def division_options(country: str | None = None) -> Grouped:
+    """Divisions by country; only that country's when one is chosen (a place elsewhere
+    would only ever count nobody)."""
+    return _by_country(LocationLevel.DIVISION, lambda loc: loc.name, country)
+
+
+def site_options(country: str | None = None) -> Grouped:
+    """Sites by country, or of the chosen country; the division follows the name, since
+    names repeat (Panamá)."""
+    divisions = {loc.code: loc.name for loc in _places(LocationLevel.DIVISION)}
+
+    def describe(loc: Location) -> str:
+        division = divisions.get(loc.parent_code or "")
+        return f"{loc.name} ({division})" if division and division != loc.name else loc.name
+
+    return _by_country(LocationLevel.SITE, describe, country)
+
+
+def nationality_options() -> list[Option]:
+    from fieldapp.cases.choices import country_name
+    from fieldapp.cases.inputs import nationality_codes
+
+    return by_label((code, country_name(code)) for code in nationality_codes())
+
+
+def stage_options() -> list[Option]:
+    return _vocabulary(case_vocab.STAGES)
+
+
+def sex_options() -> list[Option]:
+    return _vocabulary(case_vocab.SEXES)
+
+
+def age_band_options() -> list[Option]:
+    return [(band, _age_band_label(band)) for band in case_vocab.AGE_BANDS]
+
+
+def group_options() -> list[Option]:
+    return _vocabulary(GROUP_LABELS)
+
+
+def flag_options() -> list[Option]:
+    return _vocabulary(case_vocab.FLAG_LABELS)
+
+
+def unmet_need_options() -> list[Option]:
+    return flag_options()
+
+
+def referral_status_options() -> list[Option]:
+    return _vocabulary(referral_vocab.STATUSES)
+
+
+def service_type_options() -> list[Option]:
+    return _vocabulary(referral_vocab.SERVICE_TYPES)
+
+
+# A select of a decade of months is the most a person scrolls through.
+MAX_MONTHS = 120
+
+
+def month_options() -> list[Option]:
+    """The months that hold cases, from the first registration to this month, oldest
+    first. The first month is one index seek per organization (ix_cases_stats)."""
+    from fieldapp.accounts.models import Organization
+    from fieldapp.cases.models import Case
+
+    first_of_each = (
+        sa.select(sa.func.min(Case.registered_month))
+        .where(Case.organization_id == Organization.id, Case.registered_month > "")
+        .correlate(Organization).scalar_subquery())
+    per_org = sa.select(first_of_each.label("first")).select_from(Organization).subquery()
+    first = db.session.scalar(sa.select(sa.func.min(per_org.c.first)))
+    today = clock.now().date()
+    last = today.year * 12 + today.month - 1
+    start = last
+    if first and MONTH_RE.match(first):
+        year, number = (int(part) for part in first.split("-"))
+        start = max(min(year * 12 + number - 1, last), last - MAX_MONTHS + 1)
+    months = [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in range(start, last + 1)]
+    return [(month, month_label(month)) for month in months]
+
+
+OPTIONS: dict[str, Callable[[], list[Option] | Grouped]] = {
+    "country": country_options, "division": division_options, "site": site_options,
+    "nationality": nationality_options, "stage": stage_options, "sex": sex_options,
+    "age_band": age_band_options, "group": group_options, "flag": flag_options,
+    "unmet_need": unmet_need_options, "referral_status": referral_status_options,
+    "service_type": service_type_options, "month": month_options,
+}
+
+
+def options(dim: str, *, country: str | None = None) -> Grouped:
+    """Any dimension's choices as groups, for one template loop: a flat list is one
+    group without a label. Divisions and sites narrow to `country` when given."""
+    if dim == "division":
+        return division_options(country)
+    if dim == "site":
+        return site_options(country)
+    return [("", OPTIONS[dim]())]  # type: ignore[list-item]
