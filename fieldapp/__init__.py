@@ -220,7 +220,11 @@ def _load_rules(app: Flask) -> None:
 
 
 def _configure_templates(app: Flask) -> None:
+    from fieldapp.forms_support import error_summary_entries
+
     app.jinja_env.add_extension("jinja2.ext.do")
+    # For the error_summary macro, which is imported without the request's context.
+    app.jinja_env.globals["error_summary_entries"] = error_summary_entries
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -30,7 +31,13 @@ from fieldapp.accounts.models import Organization, User
 from fieldapp.accounts.roles import ORGANIZATION_KIND_LABELS, ROLE_LABELS, Role
 from fieldapp.exceptions import NotAllowed, ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.forms_support import apply_field_errors, choices, render_status
+from fieldapp.forms_support import (
+    apply_field_errors,
+    checkable,
+    choices,
+    merge_errors,
+    render_status,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -57,53 +64,53 @@ def organizations() -> str:
                            can_create=authz.can(current_user, "organizations.create"))
 
 
-@bp.route("/organizations/new", methods=["GET", "POST"])
-@authz.rule("organizations.create")
-def organization_new() -> View:
-    form = OrganizationForm(shares_statistics=True)
-    form.country_code.choices = _country_choices()
-    if form.validate_on_submit():
-        try:
-            services.create_organization(
-                current_user, name=form.name.data or "", kind=form.kind.data or "",
-                country_code=form.country_code.data or "",
-                location_code=(form.location_code.data or "").strip().upper() or None,
-                shares_statistics=bool(form.shares_statistics.data))
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_field_errors(form, exc)
-            return render_template("accounts/organization_form.html", form=form,
-                                   organization=None), 422
-        db.session.commit()
-        flash(_("Organization created."), "success")
-        return redirect(url_for("admin.organizations"))
-    return render_template("accounts/organization_form.html", form=form,
-                           organization=None), render_status(form)
+def _organization_values(form: OrganizationForm) -> dict[str, Any]:
+    return {"name": form.name.data or "", "kind": form.kind.data or "",
+            "country_code": form.country_code.data or "",
+            "location_code": (form.location_code.data or "").strip().upper() or None,
+            "shares_statistics": bool(form.shares_statistics.data)}
 
 
-@bp.route("/organizations/<uuid:org_id>", methods=["GET", "POST"])
-@authz.rule("organizations.edit")
-def organization_edit(org_id: uuid.UUID) -> View:
-    org = authz.get_or_404(Organization, org_id, "organizations.edit")
-    form = OrganizationForm(obj=org)
+def _organization_page(org: Organization | None) -> View:
+    """New (org None) or existing organization: the form, then create or update. Every
+    problem in one round: the service's checks run on what was sent even when the
+    form's own fail."""
+    form = OrganizationForm(shares_statistics=True) if org is None else OrganizationForm(obj=org)
     form.country_code.choices = _country_choices()
+    values = _organization_values(form)
     if form.validate_on_submit():
         try:
-            services.update_organization(
-                current_user, org, name=form.name.data or "", kind=form.kind.data or "",
-                country_code=form.country_code.data or "",
-                location_code=(form.location_code.data or "").strip().upper() or None,
-                shares_statistics=bool(form.shares_statistics.data))
+            if org is None:
+                services.create_organization(current_user, **values)
+            else:
+                services.update_organization(current_user, org, **values)
         except ValidationFailed as exc:
             db.session.rollback()
             apply_field_errors(form, exc)
             return render_template("accounts/organization_form.html", form=form,
                                    organization=org), 422
         db.session.commit()
-        flash(_("Organization saved."), "success")
+        flash(_("Organization created.") if org is None else _("Organization saved."),
+              "success")
         return redirect(url_for("admin.organizations"))
+    if checkable(form):
+        merge_errors(form, services.organization_errors(
+            values["name"], values["country_code"], values["location_code"],
+            exclude_id=org.id if org is not None else None))
     return render_template("accounts/organization_form.html", form=form,
                            organization=org), render_status(form)
+
+
+@bp.route("/organizations/new", methods=["GET", "POST"])
+@authz.rule("organizations.create")
+def organization_new() -> View:
+    return _organization_page(None)
+
+
+@bp.route("/organizations/<uuid:org_id>", methods=["GET", "POST"])
+@authz.rule("organizations.edit")
+def organization_edit(org_id: uuid.UUID) -> View:
+    return _organization_page(authz.get_or_404(Organization, org_id, "organizations.edit"))
 
 
 # -- users --------------------------------------------------------------------------------
@@ -122,6 +129,12 @@ def _refusal_audited(permission: str, user_id: uuid.UUID | None = None) -> Itera
 def _role_choices(organization: Organization | None) -> list[SelectChoice]:
     allowed = set(services.grantable_roles(current_user, organization)) if organization else set()
     return choices((r.value, label) for r, label in ROLE_LABELS.items() if r in allowed)
+
+
+def _roles(values: list[str] | None) -> set[Role]:
+    """The roles chosen, leaving out anything that names no role (the form says so)."""
+    known = {r.value for r in Role}
+    return {Role(v) for v in values or [] if v in known}
 
 
 @bp.get("/users")
@@ -147,15 +160,15 @@ def user_new() -> View:
             "Platform administrators give only the administrator roles (and, in their own "
             "organization, the supervisor role); each organization's own administrators "
             "give the others.")
+    values = {"email": form.email.data or "", "roles": _roles(form.roles.data),
+              "password": form.password.data or "",
+              "actor_password": form.actor_password.data}
     if form.validate_on_submit() and chosen is not None:
         org = authz.get_or_404(Organization, chosen.id, "users.create")
         try:
             with _refusal_audited("users.create"):
-                services.create_user(current_user, email=form.email.data or "",
-                                     name=form.name.data or "", organization=org,
-                                     roles={Role(r) for r in form.roles.data or []},
-                                     password=form.password.data or "",
-                                     actor_password=form.actor_password.data)
+                services.create_user(current_user, name=form.name.data or "",
+                                     organization=org, **values)
         except ValidationFailed as exc:
             db.session.rollback()
             apply_field_errors(form, exc)
@@ -166,6 +179,8 @@ def user_new() -> View:
         return redirect(url_for("admin.users"))
     if form.roles.errors:
         form.roles.errors = [_("Choose among the roles offered for this organization.")]
+    if checkable(form):
+        merge_errors(form, services.new_user_errors(current_user, **values))
     return render_template("accounts/user_new.html", form=form), render_status(form)
 
 
@@ -177,12 +192,11 @@ def user_edit(user_id: uuid.UUID) -> View:
         services.require_manageable(current_user, user)
     form = UserEditForm(name=user.name, roles=[r.value for r in user.roles])
     form.roles.choices = _role_choices(user.organization)
+    values = {"roles": _roles(form.roles.data), "actor_password": form.actor_password.data}
     if form.validate_on_submit():
         try:
             with _refusal_audited("users.edit", user.id):
-                services.update_user(current_user, user, name=form.name.data or "",
-                                     roles={Role(r) for r in form.roles.data or []},
-                                     actor_password=form.actor_password.data)
+                services.update_user(current_user, user, name=form.name.data or "", **values)
         except ValidationFailed as exc:
             db.session.rollback()
             apply_field_errors(form, exc)
@@ -190,6 +204,8 @@ def user_edit(user_id: uuid.UUID) -> View:
         db.session.commit()
         flash(_("User saved."), "success")
         return redirect(url_for("admin.user_edit", user_id=user.id))
+    if checkable(form):
+        merge_errors(form, services.user_update_errors(current_user, user, **values))
     return _user_page(user, form=form), render_status(form)
 
 
@@ -226,12 +242,11 @@ def user_password(user_id: uuid.UUID) -> View:
     with _refusal_audited("users.edit", user.id):
         services.require_password_settable(current_user, user)
     form = PasswordResetForm(prefix="reset")
+    values = {"new": form.new_password.data or "", "actor_password": form.actor_password.data}
     if form.validate_on_submit():
         try:
             with _refusal_audited("users.edit", user.id):
-                services.reset_password(current_user, user,
-                                        new=form.new_password.data or "",
-                                        actor_password=form.actor_password.data)
+                services.reset_password(current_user, user, **values)
         except ValidationFailed as exc:
             db.session.rollback()
             apply_field_errors(form, exc)
@@ -240,4 +255,6 @@ def user_password(user_id: uuid.UUID) -> View:
         flash(_("Password set; the user's sessions have ended. They must change it when "
                 "they next log in."), "success")
         return redirect(url_for("admin.user_edit", user_id=user.id))
+    if checkable(form):
+        merge_errors(form, services.reset_password_errors(current_user, user, **values))
     return _user_page(user, reset_form=form), 422

@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from fieldapp.accounts.roles import ORGANIZATION_KIND_LABELS, ROLE_LABELS
-from fieldapp.forms_support import choices
+from fieldapp.forms_support import RequiredMark, choices
 from fieldapp.i18n import LANGUAGE_NAMES
 
 
@@ -62,7 +62,7 @@ class OrganizationForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=choices(ORGANIZATION_KIND_LABELS.items()),
                        validators=[InputRequired()])
     country_code = SelectField(_l("Country"), validators=[InputRequired()])
-    location_code = StringField(_l("Place code (optional)"),
+    location_code = StringField(_l("Place code"),
                                 validators=[Optional(), Length(max=40)],
                                 description=_l("For example CO-NSA-CUCUTA."))
     shares_statistics = BooleanField(_l("Contributes to network-wide anonymized statistics"))
@@ -73,7 +73,8 @@ class UserCreateForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     organization_id = SelectField(_l("Organization"), validators=[InputRequired()])
-    roles = MultiCheckboxField(_l("Roles"), choices=choices(ROLE_LABELS.items()))
+    roles = MultiCheckboxField(_l("Roles"), choices=choices(ROLE_LABELS.items()),
+                               validators=[RequiredMark()])
     password = PasswordField(
         _l("Initial password"), validators=[DataRequired()],
         description=_l("At least 12 characters. Give it to the person by a safe channel; "
@@ -82,13 +83,14 @@ class UserCreateForm(FlaskForm):
     # Checked by the service (so a missing one gets the same message as a wrong one).
     actor_password = PasswordField(
         _l("Your own password"), description=_l("Needed to create a user."),
-        render_kw={"autocomplete": "current-password"})
+        validators=[RequiredMark()], render_kw={"autocomplete": "current-password"})
     submit = SubmitField(_l("Create user"))
 
 
 class UserEditForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    roles = MultiCheckboxField(_l("Roles"), choices=choices(ROLE_LABELS.items()))
+    roles = MultiCheckboxField(_l("Roles"), choices=choices(ROLE_LABELS.items()),
+                               validators=[RequiredMark()])
     actor_password = PasswordField(
         _l("Your own password"),
         description=_l("Needed when you change roles."),
@@ -110,5 +112,5 @@ class PasswordResetForm(FlaskForm):
         render_kw={"autocomplete": "new-password"})
     actor_password = PasswordField(
         _l("Your own password"), description=_l("Needed to set someone's password."),
-        render_kw={"autocomplete": "current-password"})
+        validators=[RequiredMark()], render_kw={"autocomplete": "current-password"})
     submit = SubmitField(_l("Set password"))

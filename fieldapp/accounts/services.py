@@ -164,15 +164,23 @@ def revoke_token(row: ApiToken, *, actor: User) -> None:
 
 # -- passwords ----------------------------------------------------------------------------
 
-def _check_new_password(password: str, confirm: str | None, email: str) -> None:
+def own_password_errors(user: User, *, current: str, new: str,
+                        confirm: str) -> dict[str, list]:
+    """Everything wrong with a change of one's own password, all at once; changes
+    nothing (the form asks this too when its own checks fail, for one round)."""
     fields: dict[str, list] = {}
-    errors = passwords.policy_errors(password, email=email)
+    current_ok = bool(current) and passwords.verify_password(user.password_hash, current)
+    if not current_ok:
+        fields["current_password"] = [_l("Current password is wrong.")]
+    errors = passwords.policy_errors(new, email=user.email)
     if errors:
         fields["new_password"] = errors
-    if confirm is not None and confirm != password:
-        fields.setdefault("confirm", []).append(_l("The two passwords do not match."))
-    if fields:
-        raise ValidationFailed(_l("The new password was not accepted."), fields=fields)
+    # Only with the right current password: otherwise this would confirm a guess.
+    elif current_ok and new == current:
+        fields["new_password"] = [_l("Choose a password different from the current one.")]
+    if confirm != new:
+        fields["confirm"] = [_l("The two passwords do not match.")]
+    return fields
 
 
 def change_own_password(user: User, *, current: str, new: str, confirm: str) -> None:
@@ -180,13 +188,9 @@ def change_own_password(user: User, *, current: str, new: str, confirm: str) -> 
 
     The only way anybody sets their own password, and the way out of a password set
     by someone else (`must_change_password`)."""
-    if not passwords.verify_password(user.password_hash, current):
-        raise ValidationFailed(_l("The new password was not accepted."),
-                               fields={"current_password": [_l("Current password is wrong.")]})
-    _check_new_password(new, confirm, user.email)
-    if passwords.verify_password(user.password_hash, new):
-        raise ValidationFailed(_l("The new password was not accepted."), fields={
-            "new_password": [_l("Choose a password different from the current one.")]})
+    fields = own_password_errors(user, current=current, new=new, confirm=confirm)
+    if fields:
+        raise ValidationFailed(_l("The new password was not accepted."), fields=fields)
     user.password_hash = passwords.hash_password(new)
     user.password_changed_at = utcnow()
     user.must_change_password = False
@@ -211,14 +215,21 @@ def require_password_settable(actor: User, user: User) -> None:
     require_manageable(actor, user)
 
 
-def reset_password(actor: User, user: User, *, new: str, actor_password: str | None) -> None:
-    """An administrator sets a new password, to be changed at the user's next login;
-    the user's sessions end."""
-    require_password_settable(actor, user)
+def reset_password_errors(actor: User, user: User, *, new: str,
+                          actor_password: str | None) -> dict[str, list]:
+    """Everything wrong with setting this password, all at once; changes nothing."""
     fields = _actor_password_errors(actor, actor_password)
     errors = passwords.policy_errors(new, email=user.email)
     if errors:
         fields["new_password"] = errors
+    return fields
+
+
+def reset_password(actor: User, user: User, *, new: str, actor_password: str | None) -> None:
+    """An administrator sets a new password, to be changed at the user's next login;
+    the user's sessions end."""
+    require_password_settable(actor, user)
+    fields = reset_password_errors(actor, user, new=new, actor_password=actor_password)
     if fields:
         raise ValidationFailed(_l("The password was not set."), fields=fields)
     user.password_hash = passwords.hash_password(new)
@@ -270,14 +281,27 @@ def require_manageable(actor: User, user: User) -> None:
                         "this user."))
 
 
-def _check_roles(actor: User, organization: Organization, roles: set[Role],
-                 previous: frozenset[Role] = frozenset()) -> None:
-    if not roles:
-        raise ValidationFailed(_l("Choose at least one role."),
-                               fields={"roles": [_l("Choose at least one role.")]})
+def _require_grantable(actor: User, organization: Organization, roles: set[Role],
+                       previous: frozenset[Role] = frozenset()) -> None:
     allowed = set(grantable_roles(actor, organization))
     if (roles ^ previous) - allowed:
         raise NotAllowed(_l("You may not grant or remove that role."))
+
+
+def new_user_errors(actor: User, *, email: str, roles: set[Role], password: str,
+                    actor_password: str | None) -> dict[str, list]:
+    """Everything wrong with these values for a new user, all at once; changes nothing.
+    (Which roles the actor may give is a refusal, not a field error: `create_user`.)"""
+    email = normalize_email(email)
+    fields = _actor_password_errors(actor, actor_password)
+    if email and find_user_by_email(email) is not None:
+        fields["email"] = [_l("A user with this email already exists.")]
+    if not roles:
+        fields["roles"] = [_l("Choose at least one role.")]
+    errors = passwords.policy_errors(password, email=email)
+    if errors:
+        fields["password"] = errors
+    return fields
 
 
 def create_user(
@@ -286,13 +310,9 @@ def create_user(
 ) -> User:
     """Create a user whose password (set by the actor) must be changed at first login."""
     email = normalize_email(email)
-    _check_roles(actor, organization, roles)
-    fields = _actor_password_errors(actor, actor_password)
-    if find_user_by_email(email) is not None:
-        fields["email"] = [_l("A user with this email already exists.")]
-    errors = passwords.policy_errors(password, email=email)
-    if errors:
-        fields["password"] = errors
+    _require_grantable(actor, organization, roles)
+    fields = new_user_errors(actor, email=email, roles=roles, password=password,
+                             actor_password=actor_password)
     if fields:
         raise ValidationFailed(_l("The user was not created."), fields=fields)
     user = User(email=email, name=name.strip(), organization=organization,
@@ -306,6 +326,21 @@ def create_user(
     return user
 
 
+def user_update_errors(actor: User, user: User, *, roles: set[Role],
+                       actor_password: str | None) -> dict[str, list]:
+    """Everything wrong with these roles for this user, all at once; changes nothing.
+    Keeping the roles needs nothing; changing them needs the actor's password."""
+    if roles == set(user.roles):
+        return {}
+    fields: dict[str, list] = {}
+    if not actor_password or not passwords.verify_password(actor.password_hash,
+                                                            actor_password):
+        fields["actor_password"] = [_l("Your password is needed to change roles.")]
+    if not roles:
+        fields["roles"] = [_l("Choose at least one role.")]
+    return fields
+
+
 def update_user(actor: User, user: User, *, name: str, roles: set[Role],
                 actor_password: str | None) -> None:
     """Rename and change roles. Any change of roles needs the actor's password again;
@@ -314,13 +349,12 @@ def update_user(actor: User, user: User, *, name: str, roles: set[Role],
     if roles != set(user.roles):
         if user.id == actor.id:
             raise NotAllowed(_l("You may not change your own roles."))
-        if not actor_password or not passwords.verify_password(actor.password_hash,
-                                                                actor_password):
-            raise ValidationFailed(
-                _l("Enter your own password to change roles."),
-                fields={"actor_password": [_l("Your password is needed to change roles.")]},
-            )
-        _check_roles(actor, user.organization, roles, user.roles)
+        fields = user_update_errors(actor, user, roles=roles, actor_password=actor_password)
+        if fields:
+            raise ValidationFailed(_l("Enter your own password to change roles.")
+                                   if "actor_password" in fields
+                                   else _l("Choose at least one role."), fields=fields)
+        _require_grantable(actor, user.organization, roles, user.roles)
         before = sorted(r.value for r in user.roles)
         user.set_roles(roles)
         audit.record("user.roles_changed", actor=actor, object_type="user", object_id=user.id,
@@ -418,8 +452,9 @@ def countries() -> list[Location]:
     ))
 
 
-def check_organization_fields(name: str, country_code: str, location_code: str | None,
-                      exclude_id: uuid.UUID | None = None) -> None:
+def organization_errors(name: str, country_code: str, location_code: str | None,
+                        exclude_id: uuid.UUID | None = None) -> dict[str, list]:
+    """Everything wrong with these organization fields, all at once; changes nothing."""
     fields: dict[str, list] = {}
     clash = db.session.scalar(sa.select(Organization.id).where(Organization.name == name.strip()))
     if clash is not None and clash != exclude_id:
@@ -431,6 +466,12 @@ def check_organization_fields(name: str, country_code: str, location_code: str |
         loc = db.session.get(Location, location_code)
         if loc is None or not (loc.code == country_code or loc.code.startswith(country_code + "-")):
             fields["location_code"] = [_l("Unknown place, or not in that country.")]
+    return fields
+
+
+def check_organization_fields(name: str, country_code: str, location_code: str | None,
+                              exclude_id: uuid.UUID | None = None) -> None:
+    fields = organization_errors(name, country_code, location_code, exclude_id)
     if fields:
         raise ValidationFailed(_l("The organization was not saved."), fields=fields)
 

@@ -13,7 +13,7 @@ from fieldapp.accounts.forms import ChangePasswordForm, LoginForm
 from fieldapp.accounts.roles import ROLE_DESCRIPTIONS, ROLE_LABELS, Role
 from fieldapp.exceptions import LoginFailed, ValidationFailed
 from fieldapp.extensions import db, limiter
-from fieldapp.forms_support import apply_field_errors, render_status
+from fieldapp.forms_support import apply_field_errors, checkable, merge_errors, render_status
 from fieldapp.http_redirects import redirect_target
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -101,11 +101,11 @@ def home() -> str:
 @authz.rule(authz.AUTHENTICATED)
 def change_password() -> Response | tuple[str, int] | str:
     form = ChangePasswordForm()
+    values = {"current": form.current_password.data or "", "new": form.new_password.data or "",
+              "confirm": form.confirm.data or ""}
     if form.validate_on_submit():
         try:
-            services.change_own_password(
-                current_user._get_current_object(), current=form.current_password.data or "",
-                new=form.new_password.data or "", confirm=form.confirm.data or "")
+            services.change_own_password(current_user._get_current_object(), **values)
         except ValidationFailed as exc:
             db.session.rollback()
             apply_field_errors(form, exc)
@@ -114,4 +114,7 @@ def change_password() -> Response | tuple[str, int] | str:
         db.session.commit()
         flash(_("Your password was changed. Every session has ended: log in again."), "info")
         return redirect(url_for("accounts.login"))
+    if checkable(form):  # one round: the service's verdict on what was sent, too
+        merge_errors(form, services.own_password_errors(current_user._get_current_object(),
+                                                        **values))
     return render_template("accounts/password.html", form=form), render_status(form)

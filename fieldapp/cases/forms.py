@@ -1,4 +1,5 @@
-"""Forms of the cases feature. They collect input; `inputs.parse_case` validates it."""
+"""Forms of the cases feature. They collect input; `inputs.parse_case` validates it,
+in the same round as the form's own checks (`RequiredMark` shows what it requires)."""
 
 from __future__ import annotations
 
@@ -21,11 +22,11 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 from fieldapp.accounts.forms import MultiCheckboxField
 from fieldapp.cases import vocab
-from fieldapp.forms_support import choices
+from fieldapp.forms_support import RequiredMark, choices, typed_or_raw
 
 BLANK = [("", "—")]
 
@@ -48,11 +49,15 @@ class CaseForm(FlaskForm):
     family_name = StringField(_l("Family name(s)"), validators=[InputRequired(),
                                                                 Length(max=120)],
                               render_kw={"autocomplete": "off"})
-    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()],
+                              description=_l("Give the date of birth or, when unknown, "
+                                             "the age in years."))
+    # The range is the validator's (one message for "abc" and for 200, not two).
     age_years = IntegerField(_l("Age in years, if the date is unknown"),
-                             validators=[Optional(), NumberRange(min=0, max=120)])
-    sex = SelectField(_l("Sex"), choices=choices([*BLANK, *vocab.SEXES.items()]))
-    nationality = SelectField(_l("Nationality"))
+                             validators=[Optional()])
+    sex = SelectField(_l("Sex"), choices=choices([*BLANK, *vocab.SEXES.items()]),
+                      validators=[RequiredMark()])
+    nationality = SelectField(_l("Nationality"), validators=[RequiredMark()])
     document_type = SelectField(_l("Identity document"),
                                 choices=choices([("", _l("None / not shown")),
                                                  *vocab.DOCUMENT_TYPES.items()]))
@@ -64,26 +69,31 @@ class CaseForm(FlaskForm):
     address = StringField(_l("Address or where to find the person"),
                           validators=[Optional(), Length(max=300)],
                           render_kw={"autocomplete": "off"})
-    location_code = SelectField(_l("Place of registration"))
+    location_code = SelectField(_l("Place of registration"), validators=[RequiredMark()])
     stage = SelectField(_l("Stage of displacement"),
-                        choices=choices([*BLANK, *vocab.STAGES.items()]))
+                        choices=choices([*BLANK, *vocab.STAGES.items()]),
+                        validators=[RequiredMark()])
     languages = MultiCheckboxField(_l("Languages spoken"), choices=choices(vocab.LANGUAGES.items()))
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)],
                           description=_l("Only what the work needs. Notes are encrypted."))
-    household = FieldList(FormField(MemberForm), min_entries=0, max_entries=30)
+    # The label names one entry (the error summary says "Member 2 – Sex: ...").
+    household = FieldList(FormField(MemberForm), label=_l("Member %(n)d"), min_entries=0,
+                          max_entries=30)
     add_member = SubmitField(_l("Add a household member"))
 
     consent_basis = RadioField(_l("Legal basis for processing"),
-                               choices=choices(vocab.CONSENT_BASES.items()), default="consent")
+                               choices=choices(vocab.CONSENT_BASES.items()), default="consent",
+                               validators=[RequiredMark()])
     consent_given_by = RadioField(_l("Given by"), choices=choices(vocab.CONSENT_GIVERS.items()),
-                                  default="self")
+                                  default="self", validators=[RequiredMark()])
     consent_language = SelectField(_l("Explained in"), choices=choices(vocab.LANGUAGES.items()),
-                                   default="es")
+                                   default="es", validators=[RequiredMark()])
     consent_note = TextAreaField(_l("Notes on the basis (required for another basis)"),
                                  validators=[Optional(), Length(max=4000)])
     data_processing = BooleanField(
         _l("I explained why and how these data are kept, and recorded the basis above."),
-        description=_l("Registration never depends on agreeing to share data with others."))
+        description=_l("Registration never depends on agreeing to share data with others."),
+        validators=[RequiredMark()])
 
     duplicate_reason = TextAreaField(_l("Why register anyway?"),
                                      validators=[Optional(), Length(max=1000)])
@@ -108,8 +118,8 @@ def form_to_data(form: CaseForm) -> tuple[dict[str, Any], list[int]]:
     data = {
         "given_name": form.given_name.data,
         "family_name": form.family_name.data,
-        "date_of_birth": form.date_of_birth.data,
-        "age_years": form.age_years.data,
+        "date_of_birth": typed_or_raw(form.date_of_birth),
+        "age_years": typed_or_raw(form.age_years),
         "sex": form.sex.data,
         "nationality": form.nationality.data,
         "document": {"type": form.document_type.data or None,
@@ -126,7 +136,7 @@ def form_to_data(form: CaseForm) -> tuple[dict[str, Any], list[int]]:
         "household": [
             {"given_name": form.household[i].form.given_name.data,
              "family_name": form.household[i].form.family_name.data,
-             "date_of_birth": form.household[i].form.date_of_birth.data,
+             "date_of_birth": typed_or_raw(form.household[i].form.date_of_birth),
              "sex": form.household[i].form.sex.data,
              "relationship": form.household[i].form.relationship.data}
             for i in rows],
@@ -135,7 +145,8 @@ def form_to_data(form: CaseForm) -> tuple[dict[str, Any], list[int]]:
 
 
 def place_errors(form: CaseForm, fields: dict[str, list[Any]], rows: list[int]) -> list[str]:
-    """Put API-named errors on form fields; return messages that found no field."""
+    """Put API-named errors on form fields; return messages that found no field. A field
+    the form's own checks already found wrong keeps that one message."""
     leftover = []
     for name, messages in fields.items():
         target = None
@@ -147,8 +158,8 @@ def place_errors(form: CaseForm, fields: dict[str, list[Any]], rows: list[int]) 
             target = getattr(form, ERROR_FIELDS.get(name, name), None)
         if target is None:
             leftover.extend(str(m) for m in messages)
-        else:
-            target.errors = list(target.errors or []) + [str(m) for m in messages]
+        elif not target.errors:
+            target.errors = [str(m) for m in messages]
     return leftover
 
 

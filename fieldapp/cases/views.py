@@ -30,7 +30,7 @@ from fieldapp.cases.models import Case
 from fieldapp.db import utcnow
 from fieldapp.exceptions import Conflict, ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.forms_support import choices
+from fieldapp.forms_support import checkable, choices
 
 bp = Blueprint("cases", __name__, url_prefix="/cases", template_folder="templates")
 
@@ -95,7 +95,8 @@ def search() -> View:
 def _case_form(**kwargs: Any) -> CaseForm:
     form = CaseForm(**kwargs)
     form.nationality.choices = case_choices.nationality_choices()
-    form.location_code.choices = case_choices.location_choices()
+    # A blank first: a place is chosen, never taken silently from the top of the list.
+    form.location_code.choices = [*choices([("", "—")]), *case_choices.location_choices()]
     if not form.is_submitted():
         org_place = current_user.organization.location_code
         if not form.location_code.data and org_place:
@@ -122,14 +123,8 @@ def new() -> View:
     if form.add_member.data:
         form.household.append_entry()
         return _render_form(form, None)
-    if not form.validate_on_submit():
-        return _render_form(form, None, 422)
-    data, rows = form_to_data(form)
-    try:
-        parsed = inputs.parse_case(data, today=utcnow().date())
-    except ValidationFailed as exc:
-        for message in place_errors(form, exc.fields, rows):
-            flash(message, "error")
+    parsed = _validate(form, require_consent=True)
+    if parsed is None:
         return _render_form(form, None, 422)
     duplicates = services.find_duplicates(
         current_user, given_name=parsed.given_name, family_name=parsed.family_name,
@@ -146,6 +141,21 @@ def new() -> View:
     db.session.commit()
     flash(_("Case %(ref)s registered.", ref=case.reference), "success")
     return redirect(url_for("cases.detail", case_id=case.id))
+
+
+def _validate(form: CaseForm, *, require_consent: bool) -> inputs.CaseInput | None:
+    """The form's own checks and the case validator in one round: every problem is on
+    the form when this returns None. Saves nothing."""
+    valid = form.validate_on_submit()
+    if not checkable(form):
+        return None
+    data, rows = form_to_data(form)
+    try:
+        parsed = inputs.parse_case(data, today=utcnow().date(), require_consent=require_consent)
+    except ValidationFailed as exc:
+        form.form_errors.extend(place_errors(form, exc.fields, rows))
+        return None
+    return parsed if valid else None
 
 
 def _load(case_id: uuid.UUID, need: str = "cases.view") -> Case:
@@ -199,23 +209,23 @@ def edit(case_id: uuid.UUID) -> View:
     if form.add_member.data:
         form.household.append_entry()
         return _render_form(form, case)
-    if not form.validate_on_submit():
+    parsed = _validate(form, require_consent=False)
+    if parsed is None:
         return _render_form(form, case, 422)
-    data, rows = form_to_data(form)
     try:
-        parsed = inputs.parse_case(data, today=utcnow().date(), require_consent=False)
         expected = int(form.version.data or 0)
         services.update_case(current_user, case, parsed, expected_version=expected)
     except ValidationFailed as exc:
         db.session.rollback()
-        for message in place_errors(form, exc.fields, rows):
-            flash(message, "error")
+        form.form_errors.extend(place_errors(form, exc.fields, []))
+        if not exc.fields and exc.message:
+            form.form_errors.append(str(exc.message))
         return _render_form(form, case, 422)
     except Conflict as exc:
         # Nothing was saved. Keep what the user typed, show what is there now.
         db.session.rollback()
         fresh = _load(case_id, "cases.edit")
-        flash(str(exc.message), "error")
+        form.form_errors.append(str(exc.message))
         form.version.data = str(fresh.version)
         return _render_form(form, fresh, 409, current=services.case_to_dict(fresh))
     db.session.commit()

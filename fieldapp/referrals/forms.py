@@ -14,29 +14,32 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 from fieldapp.accounts.forms import MultiCheckboxField
 from fieldapp.cases import vocab as case_vocab
-from fieldapp.forms_support import choices
+from fieldapp.forms_support import RequiredMark, choices
 from fieldapp.referrals import vocab
 
 
 class ServiceForm(FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
-    type = SelectField(_l("Type of service"), choices=choices(vocab.SERVICE_TYPES.items()))
-    organization_id = SelectField(_l("Organization"))
+    type = SelectField(_l("Type of service"), choices=choices(vocab.SERVICE_TYPES.items()),
+                       validators=[RequiredMark()])
+    organization_id = SelectField(_l("Organization"), validators=[RequiredMark()])
     location_codes = StringField(
         _l("Places covered"), validators=[InputRequired(), Length(max=400)],
         description=_l("Codes separated by commas: a site (CO-NSA-CUCUTA), a division "
                        "(CO-NSA) or a whole country (CO)."))
     languages = MultiCheckboxField(_l("Languages"),
                                    choices=choices(case_vocab.LANGUAGES.items()))
-    min_age = IntegerField(_l("Minimum age"), validators=[Optional(), NumberRange(0, 120)])
-    max_age = IntegerField(_l("Maximum age"), validators=[Optional(), NumberRange(0, 120)])
+    # The range is the service's check (one message for "abc" and for 200, not two).
+    min_age = IntegerField(_l("Minimum age"), validators=[Optional()])
+    max_age = IntegerField(_l("Maximum age"), validators=[Optional()])
     sexes = MultiCheckboxField(_l("Only for (leave empty for everyone)"),
                                choices=choices(case_vocab.SEXES.items()))
-    capacity = SelectField(_l("Capacity"), choices=choices(vocab.CAPACITIES.items()))
+    capacity = SelectField(_l("Capacity"), choices=choices(vocab.CAPACITIES.items()),
+                           validators=[RequiredMark()])
     contact = StringField(_l("Contact for partners"), validators=[Optional(), Length(max=300)])
     active = BooleanField(_l("Active"), default=True)
     submit = SubmitField(_l("Save"))
@@ -53,12 +56,13 @@ class DirectoryFilterForm(FlaskForm):
 
 class ReferralForm(FlaskForm):
     service_id = RadioField(_l("Service"), validators=[InputRequired()])
-    flags = MultiCheckboxField(_l("Flags this referral answers"))
+    flags = MultiCheckboxField(_l("Flags this referral answers"), validators=[RequiredMark()])
     given_by = RadioField(_l("Consent for this referral given by"),
                           choices=choices(case_vocab.CONSENT_GIVERS.items()),
                           validators=[InputRequired()])
     scope = MultiCheckboxField(_l("The person agrees to share"),
-                               choices=choices(vocab.SCOPES.items()), default=["risk_summary"])
+                               choices=choices(vocab.SCOPES.items()), default=["risk_summary"],
+                               validators=[RequiredMark()])
     note = TextAreaField(_l("Note to the receiving organization"),
                          validators=[Optional(), Length(max=2000)],
                          description=_l("No names or details beyond what the person agreed "

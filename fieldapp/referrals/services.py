@@ -343,10 +343,11 @@ def build_snapshot(case: Case, scope: list[str], flags: list[str]) -> dict[str, 
     return {"shared": shared, "motivation": motivation}
 
 
-def create_referral(actor: User, case: Case, service: Service, *, flags: list[str],
-                    given_by: str, scope: list[str], note: str | None,
-                    now: datetime | None = None) -> Referral:
-    now = now or clock.now()
+def check_referral(case: Case, service: Service | None, *, flags: list[str], given_by: str,
+                   scope: list[str], note: str | None) -> None:
+    """Raise Conflict when the case cannot be referred now, else ValidationFailed with
+    every problem of these values at once; changes nothing. `service` None: none was
+    chosen (the form says so), the rest is still checked."""
     fields: dict[str, list[Any]] = {}
     if case.consent_withdrawn:
         raise Conflict(_l("The person withdrew consent: no new referrals can be made. "
@@ -362,12 +363,20 @@ def create_referral(actor: User, case: Case, service: Service, *, flags: list[st
     active = {f.code: f for f in case.flags if f.counts}
     if not flags or set(flags) - set(active):
         fields["flags"] = [_l("Choose the case's active flags this referral answers.")]
-    if not service.active:
+    if service is not None and not service.active:
         fields["service_id"] = [_l("This service is not active.")]
     if note is not None and len(note) > 2000:
         fields["note"] = [_l("At most %(n)d characters.", n=2000)]
     if fields:
         raise ValidationFailed(_l("The referral was not sent."), fields=fields)
+
+
+def create_referral(actor: User, case: Case, service: Service, *, flags: list[str],
+                    given_by: str, scope: list[str], note: str | None,
+                    now: datetime | None = None) -> Referral:
+    now = now or clock.now()
+    check_referral(case, service, flags=flags, given_by=given_by, scope=scope, note=note)
+    active = {f.code: f for f in case.flags if f.counts}
     urgency = max((active[c].severity for c in flags), key=SEVERITY_RANK.__getitem__)
     referral = Referral(
         id=uuid.uuid4(), case_id=case.id, sending_org_id=case.organization_id,

@@ -19,7 +19,13 @@ from fieldapp.cases.models import Case
 from fieldapp.cases.risk_labels import SEVERITY_LABELS, flag_label
 from fieldapp.exceptions import Conflict, NotAllowed, ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.forms_support import apply_field_errors, choices, flash_errors, render_status
+from fieldapp.forms_support import (
+    apply_field_errors,
+    checkable,
+    choices,
+    render_status,
+    typed_or_raw,
+)
 from fieldapp.referrals import services, vocab
 from fieldapp.referrals.forms import (
     BoxFilterForm,
@@ -82,28 +88,30 @@ def _service_data(form: ServiceForm) -> dict[str, Any]:
             "organization_id": form.organization_id.data,
             "location_codes": [c for c in (form.location_codes.data or "").replace(" ", "")
                                .split(",") if c],
-            "languages": form.languages.data or [], "min_age": form.min_age.data,
-            "max_age": form.max_age.data, "sexes": form.sexes.data or [],
+            "languages": form.languages.data or [], "min_age": typed_or_raw(form.min_age),
+            "max_age": typed_or_raw(form.max_age), "sexes": form.sexes.data or [],
             "capacity": form.capacity.data, "contact": form.contact.data or "",
             "active": bool(form.active.data)}
 
 
 def _service_page(service: Service | None) -> View:
-    """New (service None) or existing service: the form, then create or update."""
+    """New (service None) or existing service: the form, then create or update. The
+    service's validation runs on what was sent even when the form's own checks fail:
+    every problem in one round."""
     form = _service_form(service)
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    data = None
+    if checkable(form):
         try:
             data = services.parse_service(_service_data(form), current=service)
-            authz.require("services.manage", data.organization_id, object_type="organization")
-            if service is None:
-                services.create_service(current_user, data)
-            else:
-                services.update_service(current_user, service, data)
         except ValidationFailed as exc:
-            db.session.rollback()
             apply_field_errors(form, exc)
-            return render_template("referrals/service_form.html", form=form,
-                                   service=service), 422
+    if valid and data is not None:
+        authz.require("services.manage", data.organization_id, object_type="organization")
+        if service is None:
+            services.create_service(current_user, data)
+        else:
+            services.update_service(current_user, service, data)
         db.session.commit()
         flash(_("Service saved."), "success")
         return redirect(url_for("referrals.directory"))
@@ -141,21 +149,32 @@ def routing() -> View:
             if request.method == "GET":
                 field.data = value
         forms[code] = form
+    problems: list[str] = []
     if request.method == "POST":
         code = request.form.get("flag", "")
         form = forms.get(code)
-        if form is not None and form.validate_on_submit():
+        for other_code, other in forms.items():  # the other flags' forms show what is saved
+            if other is not form:
+                for field, value in zip((other.first, other.second, other.third, other.fourth),
+                                        table.get(other_code, []) + [""] * 4, strict=False):
+                    field.data = value
+        if form is None:
+            problems.append(_("Not one of the allowed values."))
+        elif form.validate_on_submit():
             wanted = [f.data for f in (form.first, form.second, form.third, form.fourth)
                       if f.data]
             services.set_routing(current_user, code, wanted)
             db.session.commit()
             flash(_("Routing for %(flag)s saved.", flag=flag_label(code)), "success")
             return redirect(url_for("referrals.routing"))
-        flash(_("Some fields need attention."), "error")
-    return render_template("referrals/routing.html", forms=forms, **_labels())
+    return render_template("referrals/routing.html", forms=forms, problems=problems,
+                           **_labels()), 422 if request.method == "POST" else 200
 
 
 # -- referring a case ----------------------------------------------------------------------------
+
+# The service's names for the referral form's fields.
+REFERRAL_FIELDS = {"consent.given_by": "given_by", "consent.scope": "scope"}
 
 @bp.route("/cases/<uuid:case_id>/refer", methods=["GET", "POST"])
 @authz.rule("referrals.create")
@@ -177,21 +196,29 @@ def new(case_id: uuid.UUID) -> View:
             match = next(s for s in result.suggestions if str(s.service.id) == preselect)
             form.flags.data = match.flags
     status = 200
-    if form.validate_on_submit():
-        service = db.session.get(Service, uuid.UUID(form.service_id.data))
+    valid = form.validate_on_submit()
+    values = {"flags": form.flags.data or [], "given_by": form.given_by.data or "",
+              "scope": form.scope.data or [], "note": form.note.data}
+    service = db.session.get(Service, uuid.UUID(form.service_id.data)) \
+        if not form.service_id.errors and form.service_id.data else None
+    if valid and service is not None:
         try:
-            referral = services.create_referral(
-                current_user, case, service, flags=form.flags.data or [],
-                given_by=form.given_by.data or "", scope=form.scope.data or [],
-                note=form.note.data)
+            referral = services.create_referral(current_user, case, service, **values)
         except (ValidationFailed, Conflict) as exc:
             db.session.rollback()
-            flash_errors(exc)
+            apply_field_errors(form, exc, REFERRAL_FIELDS)
             status = exc.status
         else:
             db.session.commit()
             flash(_("Referral sent to %(org)s.", org=service.organization.name), "success")
             return redirect(url_for("referrals.detail", referral_id=referral.id))
+    elif checkable(form):  # one round: the service's checks on what was sent, too
+        status = 422
+        try:
+            services.check_referral(case, service, **values)
+        except (ValidationFailed, Conflict) as exc:
+            apply_field_errors(form, exc, REFERRAL_FIELDS)
+            status = exc.status
     elif form.is_submitted():
         status = 422
     lines = {str(s.service.id): [reason_line(r) for r in s.reasons]
