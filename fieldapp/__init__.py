@@ -241,11 +241,13 @@ def _register_blueprints(app: Flask) -> None:
     from fieldapp.keyops.cli import bp as keys_cli
     from fieldapp.referrals.cli import bp as referrals_cli
     from fieldapp.referrals.views import bp as referrals_bp
+    from fieldapp.risk.views import bp as risk_bp
     from fieldapp.stats.views import bp as stats_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(cases_bp)
+    app.register_blueprint(risk_bp)
     app.register_blueprint(referrals_bp)
     app.register_blueprint(stats_bp)
     app.register_blueprint(api_bp)

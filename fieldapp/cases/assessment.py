@@ -20,8 +20,8 @@ from fieldapp.cases import vocab
 from fieldapp.cases.models import Case, CaseFlag, CaseGroup
 from fieldapp.db import utcnow
 from fieldapp.exceptions import Conflict, DomainError, ValidationFailed
-from fieldapp.risk import Assessment, RuleSet
-from fieldapp.risk.engine import SEVERITIES, SEVERITY_RANK, AnswerError
+from fieldapp.risk import Assessment, RuleSet, registration
+from fieldapp.risk.engine import SEVERITIES, SEVERITY_RANK, AnswerError, Known
 
 INVALID_ANSWER = {
     "unknown_question": _l("Not a question of this questionnaire."),
@@ -51,12 +51,20 @@ def age_of(case: Case, on: date) -> int:
     return recorded + max(0, vocab.age_on(case.registered_on, on))
 
 
+def known_answers(case: Case) -> Known:
+    """What the registration record already answers (fieldapp.risk.registration)."""
+    return registration.known_answers(
+        document_type=case.document_type if case.document_number else None,
+        nationality=case.nationality, country_code=case.country_code,
+        languages=json.loads(case.languages) if case.languages else [])
+
+
 def evaluate(case: Case, answers: dict[str, Any] | None = None,
              on: date | None = None) -> Assessment:
     on = on or case.assessed_on or utcnow().date()
     return rule_set().evaluate(answers_of(case) if answers is None else answers,
                                age=age_of(case, on), sex=case.sex,
-                               nationality=case.nationality)
+                               nationality=case.nationality, known=known_answers(case))
 
 
 def _reasons(row: CaseFlag) -> list[str]:
@@ -218,7 +226,7 @@ def dismiss_flag(actor: User, case: Case, *, code: str, reason: str,
 
 
 def flag_to_dict(row: CaseFlag) -> dict[str, Any]:
-    from fieldapp.cases.risk_labels import reason_text
+    from fieldapp.risk.labels import reason_text
 
     rules = [r for r in rule_set().rules if r.flag == row.code]
     unhcr = list(dict.fromkeys(r.unhcr for r in rules if r.unhcr))
@@ -240,7 +248,7 @@ def flag_to_dict(row: CaseFlag) -> dict[str, Any]:
 
 
 def assessment_response(case: Case, result: Assessment | None = None) -> dict[str, Any]:
-    from fieldapp.cases.risk_labels import question_label
+    from fieldapp.risk.labels import question_label
 
     result = result or evaluate(case)
     return {

@@ -179,9 +179,8 @@ def detail(case_id: uuid.UUID) -> str:
     ids = [i for i in (case.owner_id, case.assignee_id, case.consent_recorded_by_id) if i]
     people = {u.id: u.name for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
     from fieldapp.cases import assessment as risk
-    from fieldapp.cases import risk_labels
-    from fieldapp.cases.assessment_forms import DismissFlagForm
-    from fieldapp.cases.assessment_views import flag_form
+    from fieldapp.risk import labels as risk_labels
+    from fieldapp.risk.forms import DismissFlagForm, flag_form
 
     return render_template(
         "cases/detail.html", case=case, v=values, people=people,
@@ -298,6 +297,3 @@ def withdraw_consent(case_id: uuid.UUID) -> Response:
               "success")
     return redirect(url_for("cases.detail", case_id=case_id))
 
-
-# The assessment page and flag actions live in their own module, on this blueprint.
-from fieldapp.cases import assessment_views  # noqa: E402,F401

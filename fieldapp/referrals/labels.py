@@ -7,9 +7,9 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from fieldapp.cases.risk_labels import SEVERITY_LABELS, flag_label
 from fieldapp.cases.vocab import LANGUAGES
 from fieldapp.referrals.vocab import CAPACITIES, SERVICE_TYPES
+from fieldapp.risk.labels import SEVERITY_LABELS, flag_label
 
 
 def reason_line(reason: dict[str, Any]) -> str:

@@ -533,7 +533,7 @@ def box_counts(user: User, *, now: datetime | None = None) -> dict[str, dict[str
 
 def referral_to_dict(referral: Referral, viewer: User, *,
                      now: datetime | None = None) -> dict[str, Any]:
-    from fieldapp.cases.risk_labels import reason_text
+    from fieldapp.risk.labels import reason_text
 
     now = now or clock.now()
     sides = side_of(viewer, referral)

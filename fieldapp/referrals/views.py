@@ -16,7 +16,6 @@ from fieldapp.accounts.roles import Role
 from fieldapp.cases import choices as case_choices
 from fieldapp.cases import vocab as case_vocab
 from fieldapp.cases.models import Case
-from fieldapp.cases.risk_labels import SEVERITY_LABELS, flag_label
 from fieldapp.exceptions import Conflict, NotAllowed, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.forms_support import (
@@ -37,6 +36,7 @@ from fieldapp.referrals.forms import (
 )
 from fieldapp.referrals.labels import reason_line
 from fieldapp.referrals.models import Referral, Service
+from fieldapp.risk.labels import SEVERITY_LABELS, flag_label
 
 bp = Blueprint("referrals", __name__, template_folder="templates")
 

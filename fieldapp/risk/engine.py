@@ -7,6 +7,8 @@ would decide a rule that is still undecided are reported as open questions.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -20,6 +22,7 @@ SEVERITY_RANK = {"none": 0, "low": 1, "medium": 2, "high": 3, "urgent": 4}
 ANSWER_TYPES = {"choice", "bool", "list", "int", "domains"}
 APPLIES = {"child", "adult", "female", "lgbtiq"}
 SEXES = {"female", "male", "intersex", "unknown"}
+SECTION_CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")  # it names the section in a URL
 
 
 class RuleSetError(ValueError):
@@ -72,16 +75,33 @@ class Assessment:
                    default="none")
 
 
+@dataclass(frozen=True)
+class Section:
+    """A page of the questionnaire: a few related questions, in the order asked."""
+
+    code: str
+    answers: tuple[str, ...]
+
+
+# What the case record already says an answer can be, for questions left unanswered
+# (e.g. a recorded passport: document_status is "valid" or "expired", never "none").
+Known = Mapping[str, Collection[Any]]
+
+
 @dataclass
 class RuleSet:
     version: str
     answers: dict[str, dict[str, Any]]
     groups: list[tuple[str, str, Any]]  # (code, plan, condition)
     rules: list[Rule] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
 
     # -- the questionnaire -------------------------------------------------------------
     def flag_codes(self) -> list[str]:
         return list(dict.fromkeys(r.flag for r in self.rules))
+
+    def section(self, code: str) -> Section | None:
+        return next((s for s in self.sections if s.code == code), None)
 
     def default_severity(self, code: str) -> str:
         """The highest severity the rule table gives this flag (for manual flags)."""
@@ -139,8 +159,10 @@ class RuleSet:
 
     # -- evaluation ------------------------------------------------------------------------
     def evaluate(self, answers: dict[str, Any], *, age: int, sex: str,
-                 nationality: str = "UNKNOWN") -> Assessment:
-        ctx = _Context(answers, age, sex, nationality, self)
+                 nationality: str = "UNKNOWN", known: Known | None = None) -> Assessment:
+        """Groups, flags and open questions. An answer given wins over what `known` says
+        it can be; `known` only narrows questions left unanswered."""
+        ctx = _Context(answers, age, sex, nationality, self, known or {})
         groups = []
         for code, _plan, cond in self.groups:
             if ctx.eval(cond) is True:
@@ -176,8 +198,9 @@ class RuleSet:
 
 class _Context:
     def __init__(self, answers: dict[str, Any], age: int, sex: str, nationality: str,
-                 rule_set: RuleSet) -> None:
+                 rule_set: RuleSet, known: Known) -> None:
         self.answers = answers
+        self.known = known
         self.age = age
         self.sex = sex
         self.nationality = nationality
@@ -230,10 +253,19 @@ class _Context:
                 return Unknown
             return False
         key = cond["answer"]
-        if key not in self.answers:
-            self.missing.add(key)
-            return Unknown
-        value = self.answers[key]
+        if key in self.answers:
+            return self._compare(cond, self.answers[key])
+        possible = self.known.get(key)
+        if possible:
+            # Decided only when every value the record allows gives the same outcome.
+            outcomes = {self._compare(cond, v) for v in possible}
+            if len(outcomes) == 1:
+                return outcomes.pop()
+        self.missing.add(key)
+        return Unknown
+
+    @staticmethod
+    def _compare(cond: dict[str, Any], value: Any) -> bool:
         if "in" in cond:
             return value in cond["in"]
         if "not_in" in cond:
@@ -318,7 +350,7 @@ def parse_rule_set(doc: Any) -> RuleSet:
     problem found, saying where."""
     if not isinstance(doc, dict):
         raise RuleSetError("the rule file must be a mapping")
-    extra = set(doc) - {"version", "answers", "groups", "rules"}
+    extra = set(doc) - {"version", "answers", "groups", "rules", "sections"}
     if extra:
         raise RuleSetError(f"unknown top-level keys {sorted(extra)}")
     version = doc.get("version")
@@ -379,7 +411,41 @@ def parse_rule_set(doc: Any) -> RuleSet:
                           plan=str(r["plan"]), unhcr=r.get("unhcr"),
                           unhcr_extra=tuple(extras.items()), when=r["when"],
                           reason=r["reason"].strip()))
-    return RuleSet(version=version, answers=answers, groups=groups, rules=rules)
+    sections = _parse_sections(doc.get("sections"), answers)
+    return RuleSet(version=version, answers=answers, groups=groups, rules=rules,
+                   sections=sections)
+
+
+def _parse_sections(docs: Any, answers: dict[str, Any]) -> list[Section]:
+    """The questionnaire's pages: every answer key in exactly one, so that a new question
+    cannot be left off the questionnaire."""
+    if not isinstance(docs, list) or not docs:
+        raise RuleSetError("'sections' must be a non-empty list")
+    sections: list[Section] = []
+    placed: dict[str, str] = {}
+    for i, s in enumerate(docs):
+        where = f"sections[{i}]"
+        if not isinstance(s, dict) or set(s) != {"code", "answers"}:
+            raise RuleSetError(f"{where}: needs 'code' and 'answers' and nothing else")
+        code = s["code"]
+        if not isinstance(code, str) or not SECTION_CODE.match(code):
+            raise RuleSetError(f"{where}: code must be lower_case letters, digits and _")
+        if any(other.code == code for other in sections):
+            raise RuleSetError(f"{where}: section {code!r} is listed twice")
+        keys = s["answers"]
+        if not isinstance(keys, list) or not keys:
+            raise RuleSetError(f"{where}: 'answers' must be a non-empty list")
+        for key in keys:
+            if key not in answers:
+                raise RuleSetError(f"{where}: unknown answer key {key!r}")
+            if key in placed:
+                raise RuleSetError(f"{where}: {key!r} is already in section {placed[key]!r}")
+            placed[key] = code
+        sections.append(Section(code=code, answers=tuple(keys)))
+    missing = [k for k in answers if k not in placed]
+    if missing:
+        raise RuleSetError(f"sections: answer keys in no section: {missing}")
+    return sections
 
 
 def load_rule_set(path: str | Path | None = None) -> RuleSet:

@@ -16,10 +16,10 @@ from flask_babel import lazy_gettext as _l
 
 from fieldapp import clock
 from fieldapp.cases import vocab as case_vocab
-from fieldapp.cases.risk_labels import GROUP_LABELS
 from fieldapp.extensions import db
 from fieldapp.locations.models import Location, LocationLevel
 from fieldapp.referrals import vocab as referral_vocab
+from fieldapp.risk.labels import GROUP_LABELS
 
 DIMENSIONS = {
     "month": _l("Month"),

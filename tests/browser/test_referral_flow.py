@@ -45,10 +45,11 @@ def test_refer_an_unaccompanied_child_end_to_end(live_server, page_factory, demo
     sender.locator("button[name=submit]").click()
     sender.wait_for_url(re.compile(r".*/cases/[0-9a-f-]{36}$"))
     case_url = sender.url
-    sender.goto(case_url + "/assessment")
+    sender.goto(case_url + "/assessment")  # a new assessment: its first section
     sender.check("input[name=accompaniment][value=alone]")
     sender.locator("button.primary").click()
-    sender.wait_for_url(case_url)
+    sender.wait_for_url(case_url + "/assessment/documents")  # saved; on to the next one
+    sender.goto(case_url)
     sender.get_by_role("link", name="Refer to a service").click()
     sender.wait_for_url(case_url + "/refer")
     first = sender.locator(".suggestion").first

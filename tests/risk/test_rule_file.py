@@ -34,6 +34,15 @@ def _broken(mutate) -> dict:
     (lambda d: d["answers"]["gbv"].update(type="colour"), "answers.gbv"),
     (lambda d: d["rules"][4].update(when={"answer": "gbv", "is": True}), "'is' needs"),
     (lambda d: d.update(extra=1), "unknown top-level keys"),
+    (lambda d: d.pop("sections"), "'sections' must be a non-empty list"),
+    (lambda d: d["sections"][0]["answers"].remove("dependents"),
+     "answer keys in no section: ['dependents']"),
+    (lambda d: d["sections"][1]["answers"].append("dependents"),
+     "'dependents' is already in section 'travel_family'"),
+    (lambda d: d["sections"][2]["answers"].append("shoe_size"), "unknown answer key 'shoe_size'"),
+    (lambda d: d["sections"][3].update(code="documents"), "listed twice"),
+    (lambda d: d["sections"][3].update(code="../admin"), "code must be lower_case"),
+    (lambda d: d["sections"][3].update(title="Violence"), "needs 'code' and 'answers'"),
 ])
 def test_schema_violations_are_reported_with_their_place(mutate, message):
     with pytest.raises(RuleSetError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -58,3 +67,20 @@ def test_broken_file_stops_the_app_with_a_clear_message(tmp_path):
         create_app({"FIELDAPP_ENV": "testing", "RISK_RULES_PATH": str(path),
                     "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "x.sqlite3"),
                     "FIELDAPP_KEY_FILE": str(tmp_path / "k.json")})
+
+
+def test_every_answer_key_is_in_exactly_one_section():
+    from collections import Counter
+
+    rules = load_rule_set()
+    placed = Counter(key for section in rules.sections for key in section.answers)
+    assert set(placed) == set(rules.answers)
+    assert set(placed.values()) == {1}
+
+
+def test_every_section_and_question_has_words(app):
+    from fieldapp.risk import labels
+
+    rules = load_rule_set()
+    assert [s.code for s in rules.sections] == list(labels.SECTION_TITLES)
+    assert set(rules.answers) == set(labels.QUESTIONS)

@@ -1,9 +1,11 @@
-"""Translatable labels of the risk questionnaire, groups, severities and flags.
+"""Translatable labels of the risk questionnaire, its sections, groups, severities and flags.
 
-The rule file names questions, values and flags by code; people read these.
+The rule file names questions, values, sections and flags by code; people read these.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -123,23 +125,16 @@ DOMAINS = {
     "communication": _l("Communicating in their usual language"),
 }
 
-SECTIONS = [
-    (_l("Children"), ["accompaniment"]),
-    (_l("Documents and status"), ["document_status", "can_prove_nationality",
-                                  "born_outside_nationality_country", "birth_registered",
-                                  "regular_status"]),
-    (_l("Protection"), ["fear_of_return", "detention_or_deportation_threat",
-                        "human_rights_defender_at_risk"]),
-    (_l("Violence and exploitation"), ["trafficking_indicators", "gbv"]),
-    (_l("Health and disability"), ["washington_group", "separated_from_caregiver_or_device",
-                                   "without_support", "chronic_illness",
-                                   "serious_medical_condition"]),
-    (_l("Family"), ["pregnant_or_lactating", "single_head_of_household", "dependents",
-                    "family_member_missing", "family_separated_in_transit"]),
-    (_l("Identity and language"), ["lgbtiq", "lgbtiq_violence_or_discrimination",
-                                   "needs_gender_identity_documents", "ethnicity",
-                                   "speaks_host_language"]),
-]
+# Titles of the questionnaire's sections (rules.yaml `sections:`), by code.
+SECTION_TITLES = {
+    "travel_family": _l("Travelling and family"),
+    "documents": _l("Documents and status"),
+    "protection": _l("Protection"),
+    "violence": _l("Violence and exploitation"),
+    "health": _l("Health"),
+    "disability": _l("Disability"),
+    "identity_language": _l("Identity and language"),
+}
 
 
 def reason_text(reason: str) -> str:
@@ -153,3 +148,37 @@ def flag_label(code: str) -> str:
 
 def question_label(key: str) -> str:
     return str(QUESTIONS.get(key, key))
+
+
+def section_title(code: str) -> str:
+    return str(SECTION_TITLES.get(code, code))
+
+
+def value_label(key: str, value: object) -> str:
+    """One answer value in words (yes/no, a choice's label, a number)."""
+    if isinstance(value, bool):
+        return str(YES_NO[value])
+    if isinstance(value, int):
+        return str(value)
+    return str(VALUES.get(key, {}).get(value, value))
+
+
+def answer_lines(rules: Any, key: str, answers: dict[str, Any],
+                 known: Any) -> list[str]:
+    """A saved answer in words, one line per part; what the registration record settles,
+    marked as such; "Not answered" otherwise."""
+    spec = rules.answers[key]
+    if key not in answers:
+        if key in known:
+            values = [v for v in spec.get("values", (True, False)) if v in known[key]]
+            return [gettext("%(answer)s (from the registration record)",
+                            answer=" / ".join(value_label(key, v) for v in values))]
+        return [gettext("Not answered")]
+    value = answers[key]
+    if spec["type"] == "list":
+        return [value_label(key, v) for v in value] or [gettext("None of these")]
+    if spec["type"] == "domains":
+        return [gettext("%(domain)s: %(answer)s", domain=DOMAINS.get(d, d),
+                        answer=value_label(key, value[d]))
+                for d in spec["domains"] if d in value]
+    return [value_label(key, value)]
