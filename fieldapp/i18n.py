@@ -22,7 +22,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from fieldapp import authz
+from fieldapp import authz, times
 from fieldapp.extensions import babel, db
 from fieldapp.http_redirects import redirect_target
 
@@ -94,5 +94,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_helpers)
     translations = Path(app.root_path).parent / "translations"
     babel.init_app(app, locale_selector=select_locale,
+                   timezone_selector=times.select_timezone,
                    default_translation_directories=str(translations))
+    times.init_app(app)
     app.register_blueprint(bp)

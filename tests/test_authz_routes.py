@@ -58,6 +58,7 @@ EXPECTED: dict[tuple[str, str], set] = {
     ("cases.detail", "GET"): CASE_WORKERS,
     ("cases.edit", "GET"): CASE_WORKERS,
     ("cases.edit", "POST"): CASE_WORKERS,
+    ("cases.withdraw_consent", "GET"): CASE_WORKERS,
     ("cases.withdraw_consent", "POST"): CASE_WORKERS,
     ("cases.close", "POST"): CASE_MANAGERS,
     ("cases.reopen", "POST"): CASE_MANAGERS,

@@ -18,7 +18,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from fieldapp import authz
+from fieldapp import authz, times
 from fieldapp.accounts import services
 from fieldapp.accounts.forms import (
     OrganizationForm,
@@ -68,7 +68,19 @@ def _organization_values(form: OrganizationForm) -> dict[str, Any]:
     return {"name": form.name.data or "", "kind": form.kind.data or "",
             "country_code": form.country_code.data or "",
             "location_code": (form.location_code.data or "").strip().upper() or None,
-            "shares_statistics": bool(form.shares_statistics.data)}
+            "shares_statistics": bool(form.shares_statistics.data),
+            "time_zone": form.time_zone.data or ""}
+
+
+def _zone_choices(country_code: str) -> dict[str, list[tuple[str, str]]]:
+    """The country's zones first (named as people say them), then every other zone."""
+    own = times.country_zones(country_code)
+    return {
+        _("Zones of the country (%(code)s)", code=country_code): [
+            ("", _("The country's usual zone")),
+            *[(z, f"{z} · {times.zone_name(z)}") for z in own]],
+        _("All zones"): [(z, z) for z in sorted(times.all_zones() - set(own))],
+    }
 
 
 def _organization_page(org: Organization | None) -> View:
@@ -77,6 +89,9 @@ def _organization_page(org: Organization | None) -> View:
     form's own fail."""
     form = OrganizationForm(shares_statistics=True) if org is None else OrganizationForm(obj=org)
     form.country_code.choices = _country_choices()
+    form.time_zone.choices = _zone_choices(
+        form.country_code.data or (org.country_code if org is not None
+                                   else current_user.organization.country_code))
     values = _organization_values(form)
     if form.validate_on_submit():
         try:
@@ -96,7 +111,7 @@ def _organization_page(org: Organization | None) -> View:
     if checkable(form):
         merge_errors(form, services.organization_errors(
             values["name"], values["country_code"], values["location_code"],
-            exclude_id=org.id if org is not None else None))
+            exclude_id=org.id if org is not None else None, time_zone=values["time_zone"]))
     return render_template("accounts/organization_form.html", form=form,
                            organization=org), render_status(form)
 

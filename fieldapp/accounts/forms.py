@@ -65,6 +65,11 @@ class OrganizationForm(FlaskForm):
     location_code = StringField(_l("Place code"),
                                 validators=[Optional(), Length(max=40)],
                                 description=_l("For example CO-NSA-CUCUTA."))
+    # Choices (the country's zones first, then all) are set by the view; the service
+    # checks the name against the zone database.
+    time_zone = SelectField(
+        _l("Time zone"), validate_choice=False,
+        description=_l("Dates and times on every page are shown in this zone."))
     shares_statistics = BooleanField(_l("Contributes to network-wide anonymized statistics"))
     submit = SubmitField(_l("Save"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -12,6 +13,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from fieldapp.accounts.roles import Role
 from fieldapp.db import UTCDateTime, utcnow
 from fieldapp.extensions import db
+from fieldapp.times import default_zone
+
+
+def _zone_of_new_organization(context: Any) -> str:
+    """Unless given, a new organization's time zone is its country's (or division's)."""
+    row = context.get_current_parameters()
+    return default_zone(row.get("country_code"), row.get("location_code"))
 
 
 class Organization(db.Model):
@@ -23,6 +31,8 @@ class Organization(db.Model):
     country_code: Mapped[str] = mapped_column(sa.ForeignKey("locations.code"))
     location_code: Mapped[str | None] = mapped_column(sa.ForeignKey("locations.code"))
     shares_statistics: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    # Where its people's clocks are: an IANA name (pages show times in it; stored UTC).
+    time_zone: Mapped[str] = mapped_column(sa.String(64), default=_zone_of_new_organization)
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

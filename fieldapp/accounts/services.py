@@ -26,6 +26,7 @@ from fieldapp.db import utcnow
 from fieldapp.exceptions import LoginFailed, NotAllowed, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.locations.models import Location, LocationLevel
+from fieldapp.times import default_zone, is_zone
 
 GENERIC_LOGIN_ERROR = _l("Email or password not recognized, or too many attempts. "
                          "Check them and try again in a few minutes.")
@@ -453,9 +454,12 @@ def countries() -> list[Location]:
 
 
 def organization_errors(name: str, country_code: str, location_code: str | None,
-                        exclude_id: uuid.UUID | None = None) -> dict[str, list]:
+                        exclude_id: uuid.UUID | None = None, *,
+                        time_zone: str | None = None) -> dict[str, list]:
     """Everything wrong with these organization fields, all at once; changes nothing."""
     fields: dict[str, list] = {}
+    if time_zone and not is_zone(time_zone):
+        fields["time_zone"] = [_l("Unknown time zone: choose one from the list.")]
     clash = db.session.scalar(sa.select(Organization.id).where(Organization.name == name.strip()))
     if clash is not None and clash != exclude_id:
         fields["name"] = [_l("An organization with this name already exists.")]
@@ -470,18 +474,23 @@ def organization_errors(name: str, country_code: str, location_code: str | None,
 
 
 def check_organization_fields(name: str, country_code: str, location_code: str | None,
-                              exclude_id: uuid.UUID | None = None) -> None:
-    fields = organization_errors(name, country_code, location_code, exclude_id)
+                              exclude_id: uuid.UUID | None = None, *,
+                              time_zone: str | None = None) -> None:
+    fields = organization_errors(name, country_code, location_code, exclude_id,
+                                 time_zone=time_zone)
     if fields:
         raise ValidationFailed(_l("The organization was not saved."), fields=fields)
 
 
 def create_organization(actor: User, *, name: str, kind: str, country_code: str,
-                        location_code: str | None, shares_statistics: bool) -> Organization:
-    check_organization_fields(name, country_code, location_code)
+                        location_code: str | None, shares_statistics: bool,
+                        time_zone: str | None = None) -> Organization:
+    """`time_zone` empty or None: the usual zone of the country (or border division)."""
+    check_organization_fields(name, country_code, location_code, time_zone=time_zone)
     org = Organization(name=name.strip(), kind=kind, country_code=country_code,
                        location_code=location_code or None,
-                       shares_statistics=shares_statistics)
+                       shares_statistics=shares_statistics,
+                       time_zone=time_zone or default_zone(country_code, location_code))
     db.session.add(org)
     db.session.flush()
     audit.record("organization.created", actor=actor, object_type="organization",
@@ -491,12 +500,16 @@ def create_organization(actor: User, *, name: str, kind: str, country_code: str,
 
 def update_organization(actor: User, org: Organization, *, name: str, kind: str,
                         country_code: str, location_code: str | None,
-                        shares_statistics: bool) -> None:
-    check_organization_fields(name, country_code, location_code, exclude_id=org.id)
+                        shares_statistics: bool, time_zone: str | None = None) -> None:
+    """`time_zone` None keeps the zone; empty: the usual zone of the (new) country."""
+    check_organization_fields(name, country_code, location_code, exclude_id=org.id,
+                              time_zone=time_zone)
+    zone = org.time_zone if time_zone is None else (
+        time_zone or default_zone(country_code, location_code))
     changed = []
     for field, value in (("name", name.strip()), ("kind", kind), ("country_code", country_code),
                          ("location_code", location_code or None),
-                         ("shares_statistics", shares_statistics)):
+                         ("shares_statistics", shares_statistics), ("time_zone", zone)):
         if getattr(org, field) != value:
             setattr(org, field, value)
             changed.append(field)

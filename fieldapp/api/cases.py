@@ -190,7 +190,9 @@ def reassign_case(case_id: uuid.UUID) -> Response:
 @authz.rule("cases.edit")
 def withdraw_consent(case_id: uuid.UUID) -> Response:
     case = _load(case_id, "cases.edit")
-    services.withdraw_consent(current_user, case)
+    # The body is optional (clients of the first version send none).
+    data = json_body() if request.get_data(cache=True).strip() else {}
+    services.withdraw_consent(current_user, case, reason=_str(data.get("reason")))
     body = services.case_to_dict(case)
     db.session.commit()
     return jsonify(body)

@@ -231,8 +231,15 @@ def _case_paths() -> dict[str, Any]:
                           **_error_responses(400, 401, 403, 404, 422)}}},
         "/cases/{case_id}/consent/withdraw": {"post": {
             "summary": "Record that the person withdrew consent (blocks new referrals)",
+            "description": "Referrals already sent stay; the sender may cancel them. The "
+                           "body is optional; a reason given is stored encrypted and "
+                           "returned as consent.withdrawal_reason.",
             "parameters": [CASE_ID],
-            "responses": {"200": ok_case, **_error_responses(401, 403, 404, 409)}}},
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "reason": {"type": "string", "maxLength": 2000,
+                               "description": "what the person said (free text)"}}}}}},
+            "responses": {"200": ok_case, **_error_responses(400, 401, 403, 404, 409, 422)}}},
     }
 
 
@@ -384,7 +391,9 @@ def _referral_schemas() -> dict[str, Any]:
                 "notes"]}}}},
         "note": {"type": "string"}}}
     referral = {"type": "object", "properties": {
-        "id": {"type": "string", "format": "uuid"}, "status": {"type": "string"},
+        "id": {"type": "string", "format": "uuid"},
+        "reference": {"type": "string", "example": "R-26-000123"},
+        "status": {"type": "string"},
         "urgency": {"type": "string"}, "due_at": {"type": "string", "format": "date-time"},
         "overdue": {"type": "boolean"}, "flags": {"type": "array", "items": {"type": "string"}},
         "motivation": {"type": "array", "items": {"type": "object"}},

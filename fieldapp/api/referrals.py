@@ -157,7 +157,8 @@ def list_referrals() -> Response:
                                        overdue=request.args.get("overdue") in ("true", "1"))
     rows, total = services.list_referrals(current_user, filters, page=page, per_page=per_page,
                                           now=now)
-    items = [{"id": str(r.id), "status": r.status, "urgency": r.urgency,
+    items = [{"id": str(r.id), "reference": r.reference, "status": r.status,
+              "urgency": r.urgency,
               "due_at": r.due_at.isoformat(), "overdue": r.overdue(now),
               "created_at": r.created_at.isoformat(), "service_type": r.service_type,
               "service_name": r.service.name, "flags": r.flag_list,

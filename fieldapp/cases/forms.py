@@ -22,7 +22,7 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from fieldapp.accounts.forms import MultiCheckboxField
 from fieldapp.cases import vocab
@@ -231,3 +231,13 @@ class SimpleActionForm(FlaskForm):
 class ReassignForm(FlaskForm):
     assignee_id = SelectField(_l("Assign to"))
     submit = SubmitField(_l("Reassign"))
+
+
+class WithdrawConsentForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why is consent withdrawn?"),
+        validators=[DataRequired(message=_l("Write why consent is withdrawn.")),
+                    Length(max=2000)],
+        description=_l("In a few words, what the person said. It is stored encrypted "
+                       "with the case."))
+    submit = SubmitField(_l("Withdraw consent"))

@@ -75,6 +75,7 @@ class Case(db.Model):
     closure_reason_enc: Mapped[bytes | None] = mapped_column(Blob)
     duplicate_reason_enc: Mapped[bytes | None] = mapped_column(Blob)
     assessment_enc: Mapped[bytes | None] = mapped_column(Blob)
+    consent_withdrawal_reason_enc: Mapped[bytes | None] = mapped_column(Blob)
 
     # The latest risk assessment: answers sealed above; when, by whom, which rules.
     assessed_on: Mapped[date | None] = mapped_column(sa.Date)
@@ -95,6 +96,7 @@ class Case(db.Model):
     closure_reason = Sealed("closure_reason")
     duplicate_reason = Sealed("duplicate_reason")
     assessment = Sealed("assessment")  # JSON: the questionnaire's answers
+    consent_withdrawal_reason = Sealed("consent_withdrawal_reason")  # what the person said
 
     key: Mapped[CaseKey | None] = relationship(
         back_populates="case", cascade="all, delete-orphan", lazy="joined", uselist=False)

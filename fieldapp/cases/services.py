@@ -67,12 +67,16 @@ def _tally(organization_id: uuid.UUID, delta: int) -> None:
                                CaseTally.readable, delta))
 
 
+def next_number(prefix: str) -> int:
+    """The next number of a reference sequence, atomically (one upsert)."""
+    return db.session.execute(
+        _upsert(ReferenceCounter, {"prefix": prefix}, ReferenceCounter.last, 1)).scalar_one()
+
+
 def next_reference(location_code: str, on: date) -> str:
     """`CO-NSA-26-000123`: division, year, sequence. Nothing personal in it."""
     prefix = reference_prefix(location_code, on)
-    number = db.session.execute(
-        _upsert(ReferenceCounter, {"prefix": prefix}, ReferenceCounter.last, 1)).scalar_one()
-    return f"{prefix}-{number:06d}"
+    return f"{prefix}-{next_number(prefix):06d}"
 
 
 # -- blind indexes ------------------------------------------------------------------------
@@ -227,6 +231,7 @@ def case_to_dict(case: Case) -> dict[str, Any]:
             "recorded_at": case.consent_recorded_at.isoformat(),
             "withdrawn_at": case.consent_withdrawn_at.isoformat()
             if case.consent_withdrawn_at else None,
+            "withdrawal_reason": case.consent_withdrawal_reason,
         },
         "household": [
             {"given_name": m.given_name, "family_name": m.family_name or None,
@@ -503,16 +508,23 @@ def reassign_case(actor: User, case: Case, *, assignee: User | None,
                  details={"assignee_id": str(assignee.id) if assignee else None})
 
 
-def withdraw_consent(actor: User, case: Case, *, now: datetime | None = None) -> None:
-    """Record that the person withdrew consent: no new referrals from now on."""
+def withdraw_consent(actor: User, case: Case, *, reason: str | None = None,
+                     now: datetime | None = None) -> None:
+    """Record that the person withdrew consent: no new referrals from now on.
+
+    Referrals already sent stay as they are (the sender may cancel them). The reason
+    is free text, so it is sealed, and the audit event says only whether one was given.
+    """
     now = now or utcnow()
     if case.consent_withdrawn_at is not None:
         raise Conflict(_l("Consent was already withdrawn."))
+    text = (reason or "").strip()[:2000]
     case.consent_withdrawn_at = now
     case.consent_withdrawn_by_id = actor.id
+    case.consent_withdrawal_reason = text or None
     _touch(case, now)
     audit.record("case.consent_withdrawn", actor=actor, object_type="case", object_id=case.id,
-                 organization_id=case.organization_id)
+                 organization_id=case.organization_id, details={"reason_given": bool(text)})
 
 
 # -- erasure ------------------------------------------------------------------------------

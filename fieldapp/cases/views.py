@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from fieldapp import authz
+from fieldapp import authz, clock
 from fieldapp.accounts.models import User
 from fieldapp.cases import choices as case_choices
 from fieldapp.cases import inputs, services, vocab
@@ -22,6 +22,7 @@ from fieldapp.cases.forms import (
     ReassignForm,
     SearchForm,
     SimpleActionForm,
+    WithdrawConsentForm,
     fill_from_case,
     form_to_data,
     place_errors,
@@ -30,7 +31,11 @@ from fieldapp.cases.models import Case
 from fieldapp.db import utcnow
 from fieldapp.exceptions import Conflict, ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.forms_support import checkable, choices
+from fieldapp.forms_support import checkable, choices, render_status
+from fieldapp.referrals import case_overview
+from fieldapp.referrals import vocab as referral_vocab
+from fieldapp.referrals.labels import status_line
+from fieldapp.referrals.services import organization_name
 
 bp = Blueprint("cases", __name__, url_prefix="/cases", template_folder="templates")
 
@@ -191,7 +196,21 @@ def detail(case_id: uuid.UUID) -> str:
         languages_list=values["languages"],
         close_form=close_form, action_form=SimpleActionForm(), reassign_form=reassign_form,
         can_close=authz.can(current_user, "cases.close", case),
-        can_reopen=authz.can(current_user, "cases.reopen", case), **_labels())
+        can_reopen=authz.can(current_user, "cases.reopen", case), **_overview(case, values),
+        **_labels())
+
+
+def _overview(case: Case, values: dict[str, Any]) -> dict[str, Any]:
+    """The top of the case page: flags by severity, the next step, the referrals."""
+    now = clock.now()
+    flags = case_overview.flags_by_severity(f for f in values["flags"] if f["active"])
+    referrals = case_overview.referrals_of(case)
+    return {"top_flags": [f for f in flags if f["severity"] in ("urgent", "high")],
+            "other_flags": [f for f in flags if f["severity"] not in ("urgent", "high")],
+            "referrals": referrals,
+            "next_step": case_overview.next_step(case, referrals, now=now),
+            "status_line": status_line, "org_name": organization_name, "now": now,
+            "service_types": referral_vocab.SERVICE_TYPES}
 
 
 @bp.route("/<uuid:case_id>/edit", methods=["GET", "POST"])
@@ -281,13 +300,18 @@ def reassign(case_id: uuid.UUID) -> Response:
     return redirect(url_for("cases.detail", case_id=case_id))
 
 
-@bp.post("/<uuid:case_id>/withdraw-consent")
+@bp.route("/<uuid:case_id>/withdraw-consent", methods=["GET", "POST"])
 @authz.rule("cases.edit")
-def withdraw_consent(case_id: uuid.UUID) -> Response:
+def withdraw_consent(case_id: uuid.UUID) -> View:
+    """A confirmation page saying what withdrawing does, with the reason required."""
     case = _load(case_id, "cases.edit")
-    if SimpleActionForm().validate_on_submit():
+    if case.consent_withdrawn:
+        flash(_("Consent was already withdrawn."), "error")
+        return redirect(url_for("cases.detail", case_id=case_id))
+    form = WithdrawConsentForm()
+    if form.validate_on_submit():
         try:
-            services.withdraw_consent(current_user, case)
+            services.withdraw_consent(current_user, case, reason=form.reason.data)
         except Conflict as exc:
             db.session.rollback()
             flash(str(exc.message), "error")
@@ -295,5 +319,12 @@ def withdraw_consent(case_id: uuid.UUID) -> Response:
         db.session.commit()
         flash(_("Withdrawal of consent recorded. No new referrals can be made for this case."),
               "success")
-    return redirect(url_for("cases.detail", case_id=case_id))
+        return redirect(url_for("cases.detail", case_id=case_id))
+    services.record_view(current_user, case, channel="web")  # the page names the person
+    db.session.commit()
+    open_referrals = [r for r in case_overview.referrals_of(case)
+                      if r.status in ("sent", "acknowledged", "accepted")]
+    return render_template("cases/withdraw_consent.html", case=case, form=form,
+                           names=case.names_or_none(), open_referrals=open_referrals,
+                           **_labels()), render_status(form)
 

@@ -84,6 +84,9 @@ class Referral(db.Model):
     __tablename__ = "referrals"
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    # `R-26-000123`: year and sequence, to say on the phone; nothing of the case in it
+    # (the receiving side must not learn the case's reference).
+    reference: Mapped[str] = mapped_column(sa.String(16), unique=True)
     case_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     sending_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"))
     sender_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))

@@ -22,7 +22,7 @@ from fieldapp.accounts.roles import Role
 from fieldapp.audit import services as audit
 from fieldapp.cases import assessment
 from fieldapp.cases.models import Case
-from fieldapp.cases.services import case_erased
+from fieldapp.cases.services import case_erased, next_number
 from fieldapp.exceptions import Conflict, DomainError, NotAllowed, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.locations.models import Location
@@ -343,6 +343,12 @@ def build_snapshot(case: Case, scope: list[str], flags: list[str]) -> dict[str, 
     return {"shared": shared, "motivation": motivation}
 
 
+def next_referral_reference(on: date) -> str:
+    """`R-26-000123`: year and sequence, unique, to read aloud; nothing of the case."""
+    prefix = f"R-{on:%y}"
+    return f"{prefix}-{next_number(prefix):06d}"
+
+
 def check_referral(case: Case, service: Service | None, *, flags: list[str], given_by: str,
                    scope: list[str], note: str | None) -> None:
     """Raise Conflict when the case cannot be referred now, else ValidationFailed with
@@ -379,7 +385,8 @@ def create_referral(actor: User, case: Case, service: Service, *, flags: list[st
     active = {f.code: f for f in case.flags if f.counts}
     urgency = max((active[c].severity for c in flags), key=SEVERITY_RANK.__getitem__)
     referral = Referral(
-        id=uuid.uuid4(), case_id=case.id, sending_org_id=case.organization_id,
+        id=uuid.uuid4(), reference=next_referral_reference(now.date()),
+        case_id=case.id, sending_org_id=case.organization_id,
         sender_id=actor.id, service_id=service.id, receiving_org_id=service.organization_id,
         service_type=service.type, flags=",".join(sorted(set(flags))), urgency=urgency,
         status="sent", consent_given_by=given_by,
@@ -541,6 +548,7 @@ def referral_to_dict(referral: Referral, viewer: User, *,
                                                                         "motivation": []}
     body = {
         "id": str(referral.id),
+        "reference": referral.reference,
         "status": referral.status,
         "urgency": referral.urgency,
         "created_at": referral.created_at.isoformat(),

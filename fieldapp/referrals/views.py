@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -34,7 +35,7 @@ from fieldapp.referrals.forms import (
     ServiceForm,
     TransitionForm,
 )
-from fieldapp.referrals.labels import reason_line
+from fieldapp.referrals.labels import reason_line, status_line
 from fieldapp.referrals.models import Referral, Service
 from fieldapp.risk.labels import SEVERITY_LABELS, flag_label
 
@@ -50,7 +51,7 @@ def _labels() -> dict[str, Any]:
             "priorities": case_vocab.PRIORITIES, "sexes": case_vocab.SEXES,
             "languages": case_vocab.LANGUAGES, "givers": case_vocab.CONSENT_GIVERS,
             "country_name": case_choices.country_name,
-            "location_name": case_choices.location_name}
+            "location_name": case_choices.location_name, "status_line": status_line}
 
 
 # -- directory -------------------------------------------------------------------------
@@ -246,8 +247,12 @@ def index() -> View:
                                                urgency=form.urgency.data or None,
                                                overdue=bool(form.overdue.data)),
         page=page, now=now)
+    # Outbox rows name their case (its reference is the sender's own); inbox rows only
+    # the referral's reference: the receiving side never learns the case's.
+    cases = {c.id: c for c in db.session.scalars(sa.select(Case).where(
+        Case.id.in_({r.case_id for r in rows})))} if box == "outbox" else {}
     return render_template("referrals/index.html", rows=rows, total=total, box=box, form=form,
-                           now=now, page=page, org_name=services.organization_name,
+                           now=now, page=page, org_name=services.organization_name, cases=cases,
                            can_inbox=authz.can(current_user, "referrals.inbox"),
                            can_outbox=authz.can(current_user, "referrals.outbox"), **_labels())
 
@@ -260,6 +265,7 @@ def detail(referral_id: uuid.UUID) -> str:
     body = services.referral_to_dict(referral, current_user)
     db.session.commit()
     return render_template("referrals/detail.html", r=body, referral=referral,
+                           org_name=services.organization_name,
                            allowed=services.allowed_actions(current_user, referral),
                            form=TransitionForm(), **_labels())
 
