@@ -51,9 +51,11 @@ class NextStep:
 
 def next_step(case: Case, referrals: list[Referral], *, now: datetime | None = None,
               open_questions: Iterable[str] | None = None) -> NextStep | None:
-    """The assessment when none was saved or questions are open; else a referral to make
-    for active flags that a service in the directory would serve and that no referral
-    answers; else the most overdue referral; else nothing. None for a closed case.
+    """The most overdue referral first (a partner has not answered in time: the person
+    may be waiting, so a call is the most urgent thing); else the assessment when none
+    was saved or questions are open; else a referral to make for active flags that a
+    service in the directory would serve and that no referral answers; else nothing.
+    None for a closed case.
 
     `open_questions`: the assessment's, when the caller has them already."""
     if case.status != "open":
@@ -61,6 +63,9 @@ def next_step(case: Case, referrals: list[Referral], *, now: datetime | None = N
     now = now or clock.now()
     questions = tuple(assessment.evaluate(case).open_questions if open_questions is None
                       else open_questions)
+    overdue = sorted((r for r in referrals if r.overdue(now)), key=lambda r: r.due_at)
+    if overdue:
+        return NextStep("overdue", referral=overdue[0])
     if case.assessed_at is None or questions:
         return NextStep("assess", open_questions=questions)
     if not case.consent_withdrawn:
@@ -73,7 +78,4 @@ def next_step(case: Case, referrals: list[Referral], *, now: datetime | None = N
                 -SEVERITY_RANK[f.severity], f.set_at, f.code)) if f.code in served]
             if to_refer:
                 return NextStep("refer", flags=tuple(to_refer))
-    overdue = sorted((r for r in referrals if r.overdue(now)), key=lambda r: r.due_at)
-    if overdue:
-        return NextStep("overdue", referral=overdue[0])
     return NextStep("none")

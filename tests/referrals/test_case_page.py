@@ -152,6 +152,14 @@ def test_next_step_names_the_most_overdue_referral(app, network, child_case):
     assert _step(child_case, open_questions=()).kind == "none"
 
 
+def test_an_overdue_referral_comes_before_the_assessment(app, network, child_case):
+    """A partner that has not answered in time is the most urgent thing on the case: the
+    person may be waiting. It comes before open questions of the assessment."""
+    _refer_everything(network, child_case, now=clock.now() - timedelta(days=10))
+    step = _step(child_case, open_questions=("fear_of_return",))
+    assert step.kind == "overdue"
+
+
 def test_the_overdue_step_on_the_page_names_and_links_the_referral(app, network, child_case,
                                                                    monkeypatch):
     sent = _refer_everything(network, child_case, now=clock.now() - timedelta(days=10))
