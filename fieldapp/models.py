@@ -13,16 +13,19 @@ from fieldapp.cases.models import (
     ReferenceCounter,
 )
 from fieldapp.locations.models import Location
+from fieldapp.notices.models import Notice
 from fieldapp.referrals.models import (
     Referral,
     ReferralEvent,
     ReferralKey,
+    ReferralUpdate,
     RoutingRule,
     Service,
     ServiceLocation,
 )
 
 __all__ = ["ApiToken", "AuditEvent", "Case", "CaseBlindIndex", "CaseFlag", "CaseGroup",
-           "CaseKey", "CaseTally", "HouseholdMember", "Location", "Organization",
-           "ReferenceCounter", "Referral", "ReferralEvent", "ReferralKey", "RoutingRule",
+           "CaseKey", "CaseTally", "HouseholdMember", "Location", "Notice", "Organization",
+           "ReferenceCounter", "Referral", "ReferralEvent", "ReferralKey", "ReferralUpdate",
+           "RoutingRule",
            "Service", "ServiceLocation", "User", "UserRole", "UserSession"]

@@ -33,6 +33,13 @@ class Organization(db.Model):
     shares_statistics: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     # Where its people's clocks are: an IANA name (pages show times in it; stored UTC).
     time_zone: Mapped[str] = mapped_column(sa.String(64), default=_zone_of_new_organization)
+    # Public contact data (the service directory's HSDS organization; slips people carry)
+    # and where e-mail notices of referrals go (none: no notices).
+    description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    phone: Mapped[str | None] = mapped_column(sa.String(32))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    website: Mapped[str | None] = mapped_column(sa.String(300))
+    notice_email: Mapped[str | None] = mapped_column(sa.String(254))
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -70,6 +77,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     # None: no saved language; the browser's Accept-Language decides.
     locale: Mapped[str | None] = mapped_column(sa.String(8))
+    # A staff member's work phone, shown to partners who receive their referrals.
+    work_phone: Mapped[str | None] = mapped_column(sa.String(32))
     failed_logins: Mapped[int] = mapped_column(sa.Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -33,6 +33,24 @@ class Service(db.Model):
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What Open Referral's Human Services Data Specification (HSDS 3) records about a
+    # service, beyond the routing fields above: public directory data, nothing personal.
+    description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    url: Mapped[str | None] = mapped_column(sa.String(300))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    phone: Mapped[str | None] = mapped_column(sa.String(32))
+    eligibility_description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Opening hours: JSON list of {"byday": "MO,TU", "opens_at": "08:00", "closes_at":
+    # "16:00"} (HSDS schedule), and the same in words for the slip.
+    schedule: Mapped[str] = mapped_column(sa.Text, default="[]", server_default="[]")
+    schedule_description: Mapped[str] = mapped_column(sa.String(300), default="",
+                                                      server_default="")
+    # Where the person goes (HSDS location and its physical address).
+    location_name: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    address_1: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    city: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    state_province: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    postal_code: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
 
     organization = relationship("Organization", lazy="joined")
     coverage: Mapped[list[ServiceLocation]] = relationship(
@@ -104,6 +122,10 @@ class Referral(db.Model):
     # For statistics: the month it was sent, and how long the answer took.
     created_month: Mapped[str] = mapped_column(sa.String(7), default="")
     ack_seconds: Mapped[int | None] = mapped_column(sa.Integer)
+    # "News" for the sender: the receiving side's last update or move, and when the
+    # sending side last opened the referral.
+    receiver_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sender_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The statistics' record key for tables that count referrals (cell key method).
     record_key: Mapped[int] = mapped_column(sa.Integer, default=new_record_key)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -127,6 +149,9 @@ class Referral(db.Model):
     service: Mapped[Service] = relationship(lazy="joined")
     events: Mapped[list[ReferralEvent]] = relationship(
         cascade="all, delete-orphan", order_by="ReferralEvent.at")
+    updates: Mapped[list[ReferralUpdate]] = relationship(
+        cascade="all, delete-orphan", order_by="ReferralUpdate.created_at",
+        back_populates="referral")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -195,3 +220,35 @@ class ReferralEvent(db.Model):
     actor_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
     organization_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReferralUpdate(db.Model):
+    """The follow-up log both sides of a referral share: notes, appointments, contact
+    attempts, services delivered. The text is sealed under the referral's own key, so
+    erasing the referral shreds it too."""
+
+    __tablename__ = "referral_updates"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    referral_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("referrals.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    on_date: Mapped[date | None] = mapped_column(sa.Date)  # the appointment, the delivery
+    author_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    author_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    text_enc: Mapped[bytes | None] = mapped_column(Blob)
+
+    text = Sealed("text")
+
+    referral: Mapped[Referral] = relationship(back_populates="updates")
+
+    __table_args__ = (
+        sa.Index("ix_referral_updates_referral", "referral_id", "created_at"),
+        sa.CheckConstraint(
+            "kind IN ('note', 'appointment', 'contact_attempt', 'service_delivered')",
+            name="kind"),
+    )
+
+    def data_key(self) -> bytes:
+        return self.referral.data_key()
