@@ -24,6 +24,7 @@ babel-compile: install
 
 babel-extract: install
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location \
+	    --add-comments "Translators:" \
 	    --sort-output --project fieldapp --copyright-holder "fieldapp" \
 	    -o translations/messages.pot .
 
