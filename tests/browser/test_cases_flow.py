@@ -33,11 +33,12 @@ def test_register_a_case_on_a_phone_in_spanish(live_server, page_factory, demo_u
     page.wait_for_url(live_server + "/cases/new")
     assert page.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
-    page.get_by_label("Nombre(s)", exact=True).first.fill("Yulimar Andreína")
-    page.get_by_label("Apellido(s)", exact=True).first.fill("Betancourt Lugo")
-    page.get_by_label("Fecha de nacimiento").first.fill("2011-08-21")
-    page.get_by_label("Sexo", exact=True).first.select_option("female")
-    page.get_by_label("Etapa del desplazamiento").select_option("border")
+    # Required fields say so in their label, as the person reads it.
+    page.get_by_label("Nombre(s) (obligatorio)", exact=True).fill("Yulimar Andreína")
+    page.get_by_label("Apellido(s) (obligatorio)", exact=True).fill("Betancourt Lugo")
+    page.locator("#date_of_birth").fill("2011-08-21")
+    page.get_by_label("Sexo (obligatorio)", exact=True).select_option("female")
+    page.locator("#stage").select_option("border")
     page.locator("#data_processing").check()
     page.get_by_role("button", name="Guardar").click()
     page.wait_for_url(live_server + "/cases/*")
