@@ -84,6 +84,23 @@ class BaseConfig:
 
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 
+    # The address people reach the app at (`https://fieldapp.example.org`): links in
+    # e-mails are built from it. Required when MAIL_SERVER is set.
+    FIELDAPP_BASE_URL: str | None = None
+    # E-mail notices of referrals (fieldapp/notices). No MAIL_SERVER: notices are off,
+    # nothing is queued or sent.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 587
+    MAIL_USE_TLS = True  # STARTTLS before anything else is said
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER: str | None = None  # e.g. "fieldapp <notices@example.org>"
+    MAIL_TIMEOUT = 10  # seconds, per SMTP operation
+    # A failed send is tried again after 1, 2, 4... minutes (at most 6 hours apart);
+    # after NOTICE_MAX_ATTEMPTS it is kept as failed (`flask notices list`).
+    NOTICE_MAX_ATTEMPTS = 10
+    NOTICE_RETRY_SECONDS = 60
+
 
 class DevelopmentConfig(BaseConfig):
     SESSION_COOKIE_SECURE = False  # served over plain http on 127.0.0.1
@@ -119,6 +136,24 @@ def _whole_number(value: str) -> int:
     return number
 
 
+def _port(value: str) -> int:
+    number = int(value)
+    if not 0 < number < 65536:
+        raise ValueError("not a port")
+    return number
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("not positive")
+    return number
+
+
+def _flag(value: str) -> bool:
+    return value.lower() in ("1", "true", "yes")
+
+
 # Environment variable -> (setting, parser)
 _ENV_OVERRIDES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SECRET_KEY": ("SECRET_KEY", str),
@@ -136,6 +171,15 @@ _ENV_OVERRIDES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOGIN_RATE_LIMIT_CLIENT": ("LOGIN_RATE_LIMIT_CLIENT", str),
     "LOGIN_RATE_LIMIT_ACCOUNT": ("LOGIN_RATE_LIMIT_ACCOUNT", str),
     "FIELDAPP_TRUSTED_PROXIES": ("FIELDAPP_TRUSTED_PROXIES", _whole_number),
+    "FIELDAPP_BASE_URL": ("FIELDAPP_BASE_URL", str),
+    "MAIL_SERVER": ("MAIL_SERVER", str),
+    "MAIL_PORT": ("MAIL_PORT", _port),
+    "MAIL_USE_TLS": ("MAIL_USE_TLS", _flag),
+    "MAIL_USERNAME": ("MAIL_USERNAME", str),
+    "MAIL_PASSWORD": ("MAIL_PASSWORD", str),
+    "MAIL_DEFAULT_SENDER": ("MAIL_DEFAULT_SENDER", str),
+    "MAIL_TIMEOUT": ("MAIL_TIMEOUT", _positive),
+    "NOTICE_MAX_ATTEMPTS": ("NOTICE_MAX_ATTEMPTS", _positive),
 }
 
 

@@ -12,6 +12,7 @@ import stat
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask
@@ -43,6 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("FIELDAPP_KEY_FILE"):
         app.config["FIELDAPP_KEY_FILE"] = str(folder / "fieldapp-keys.json")
     _check_safety(app)
+    _check_mail(app)
     _protect_sqlite_file(app)
     _trust_proxies(app)
     _configure_logging(app)
@@ -162,6 +164,22 @@ def _check_safety(app: Flask) -> None:
         raise ConfigurationError("Refusing to start: " + "; ".join(problems))
 
 
+def _check_mail(app: Flask) -> None:
+    """E-mail notices need a sender and the app's own address (their only content is a
+    link to it); without MAIL_SERVER they are off and nothing else is asked."""
+    if not app.config.get("MAIL_SERVER"):
+        return
+    problems = []
+    if not app.config.get("MAIL_DEFAULT_SENDER"):
+        problems.append("MAIL_DEFAULT_SENDER must be set when MAIL_SERVER is")
+    base = urlsplit(app.config.get("FIELDAPP_BASE_URL") or "")
+    if base.scheme not in ("http", "https") or not base.netloc or base.query or base.fragment:
+        problems.append("FIELDAPP_BASE_URL must be the app's address, such as "
+                        "https://fieldapp.example.org, when MAIL_SERVER is set")
+    if problems:
+        raise ConfigurationError("Refusing to start: " + "; ".join(problems))
+
+
 def _configure_logging(app: Flask) -> None:
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO,
@@ -239,6 +257,7 @@ def _register_blueprints(app: Flask) -> None:
     from fieldapp.cases.views import bp as cases_bp
     from fieldapp.demo.cli import bp as demo_cli
     from fieldapp.keyops.cli import bp as keys_cli
+    from fieldapp.notices.cli import bp as notices_cli
     from fieldapp.referrals.cli import bp as referrals_cli
     from fieldapp.referrals.views import bp as referrals_bp
     from fieldapp.risk.views import bp as risk_bp
@@ -259,3 +278,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(keys_cli)
     app.register_blueprint(demo_cli)
     app.register_blueprint(referrals_cli)
+    app.register_blueprint(notices_cli)

@@ -35,6 +35,7 @@ AFTER_MAKE_RUN = {
     "keys verify": None,
     "keys list": None,
     "audit verify": None,
+    "notices list": None,
 }
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z0-9_:-]*$")  # ID, REFERENCE, SEQ:MAC, YYYY-MM-DD
 

@@ -69,7 +69,9 @@ def _organization_values(form: OrganizationForm) -> dict[str, Any]:
             "country_code": form.country_code.data or "",
             "location_code": (form.location_code.data or "").strip().upper() or None,
             "shares_statistics": bool(form.shares_statistics.data),
-            "time_zone": form.time_zone.data or ""}
+            "time_zone": form.time_zone.data or "",
+            "contact": {name: getattr(form, name).data for name in (
+                "description", *services.CONTACT_FIELDS)}}
 
 
 def _zone_choices(country_code: str) -> dict[str, list[tuple[str, str]]]:
@@ -111,7 +113,8 @@ def _organization_page(org: Organization | None) -> View:
     if checkable(form):
         merge_errors(form, services.organization_errors(
             values["name"], values["country_code"], values["location_code"],
-            exclude_id=org.id if org is not None else None, time_zone=values["time_zone"]))
+            exclude_id=org.id if org is not None else None, time_zone=values["time_zone"],
+            contact=values["contact"]))
     return render_template("accounts/organization_form.html", form=form,
                            organization=org), render_status(form)
 

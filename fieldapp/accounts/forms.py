@@ -14,6 +14,9 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
+    TelField,
+    TextAreaField,
+    URLField,
     widgets,
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
@@ -71,6 +74,21 @@ class OrganizationForm(FlaskForm):
         _l("Time zone"), validate_choice=False,
         description=_l("Dates and times on every page are shown in this zone."))
     shares_statistics = BooleanField(_l("Contributes to network-wide anonymized statistics"))
+    # Public contact details (the service directory) and the notice address; the
+    # service checks them, with its own messages.
+    description = TextAreaField(
+        _l("Description"), validators=[Optional(), Length(max=2000)],
+        description=_l("What the organization does, in plain words. Shown in the service "
+                       "directory and its export."))
+    phone = TelField(_l("Phone"), validators=[Optional(), Length(max=32)])
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
+    website = URLField(_l("Website"), validators=[Optional(), Length(max=300)],
+                       render_kw={"placeholder": "https://"})
+    notice_email = EmailField(
+        _l("Address for referral notices"), validators=[Optional(), Length(max=254)],
+        description=_l("New, overdue and completed referrals are announced to this address "
+                       "by e-mail: the referral's reference and a link, never personal "
+                       "data. Leave it empty for no e-mails."))
     submit = SubmitField(_l("Save"))
 
 

@@ -9,14 +9,17 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased, joinedload
 
+from fieldapp import contact_details
 from fieldapp.accounts import passwords
 from fieldapp.accounts.models import ApiToken, Organization, User, UserSession
 from fieldapp.accounts.roles import Role
@@ -453,11 +456,46 @@ def countries() -> list[Location]:
     ))
 
 
+# Public contact details (the directory's HSDS organization) and the address that gets
+# e-mail notices of referrals; `description` is text, the others None when not given.
+CONTACT_FIELDS: dict[str, Callable[[str], Any]] = {
+    "phone": contact_details.phone_problem, "email": contact_details.email_problem,
+    "website": contact_details.url_problem, "notice_email": contact_details.email_problem}
+MAX_DESCRIPTION = 2000
+
+
+def parse_organization_contact(values: Mapping[str, Any]
+                               ) -> tuple[dict[str, str | None], dict[str, list]]:
+    """The checked contact details, and everything wrong with them (by field)."""
+    out: dict[str, str | None] = {}
+    fields: dict[str, list] = {}
+    description = values.get("description")
+    if description is not None and not isinstance(description, str):
+        fields["description"] = [_l("Must be text.")]
+    elif len((description or "").strip()) > MAX_DESCRIPTION:
+        fields["description"] = [_l("At most %(n)d characters.", n=MAX_DESCRIPTION)]
+    else:
+        out["description"] = (description or "").strip()
+    for name, problem_of in CONTACT_FIELDS.items():
+        try:
+            value = contact_details.cleaned(values.get(name))
+        except TypeError:
+            fields[name] = [_l("Must be text.")]
+            continue
+        problem = problem_of(value) if value is not None else None
+        if problem is not None:
+            fields[name] = [problem]
+        else:
+            out[name] = value
+    return out, fields
+
+
 def organization_errors(name: str, country_code: str, location_code: str | None,
                         exclude_id: uuid.UUID | None = None, *,
-                        time_zone: str | None = None) -> dict[str, list]:
+                        time_zone: str | None = None,
+                        contact: Mapping[str, Any] | None = None) -> dict[str, list]:
     """Everything wrong with these organization fields, all at once; changes nothing."""
-    fields: dict[str, list] = {}
+    fields: dict[str, list] = dict(parse_organization_contact(contact)[1]) if contact else {}
     if time_zone and not is_zone(time_zone):
         fields["time_zone"] = [_l("Unknown time zone: choose one from the list.")]
     clash = db.session.scalar(sa.select(Organization.id).where(Organization.name == name.strip()))
@@ -475,22 +513,27 @@ def organization_errors(name: str, country_code: str, location_code: str | None,
 
 def check_organization_fields(name: str, country_code: str, location_code: str | None,
                               exclude_id: uuid.UUID | None = None, *,
-                              time_zone: str | None = None) -> None:
+                              time_zone: str | None = None,
+                              contact: Mapping[str, Any] | None = None) -> None:
     fields = organization_errors(name, country_code, location_code, exclude_id,
-                                 time_zone=time_zone)
+                                 time_zone=time_zone, contact=contact)
     if fields:
         raise ValidationFailed(_l("The organization was not saved."), fields=fields)
 
 
 def create_organization(actor: User, *, name: str, kind: str, country_code: str,
                         location_code: str | None, shares_statistics: bool,
-                        time_zone: str | None = None) -> Organization:
-    """`time_zone` empty or None: the usual zone of the country (or border division)."""
-    check_organization_fields(name, country_code, location_code, time_zone=time_zone)
+                        time_zone: str | None = None,
+                        contact: Mapping[str, Any] | None = None) -> Organization:
+    """`time_zone` empty or None: the usual zone of the country (or border division).
+    `contact`: description, phone, email, website, notice_email (see CONTACT_FIELDS)."""
+    check_organization_fields(name, country_code, location_code, time_zone=time_zone,
+                              contact=contact)
     org = Organization(name=name.strip(), kind=kind, country_code=country_code,
                        location_code=location_code or None,
                        shares_statistics=shares_statistics,
-                       time_zone=time_zone or default_zone(country_code, location_code))
+                       time_zone=time_zone or default_zone(country_code, location_code),
+                       **(parse_organization_contact(contact)[0] if contact else {}))
     db.session.add(org)
     db.session.flush()
     audit.record("organization.created", actor=actor, object_type="organization",
@@ -500,16 +543,20 @@ def create_organization(actor: User, *, name: str, kind: str, country_code: str,
 
 def update_organization(actor: User, org: Organization, *, name: str, kind: str,
                         country_code: str, location_code: str | None,
-                        shares_statistics: bool, time_zone: str | None = None) -> None:
-    """`time_zone` None keeps the zone; empty: the usual zone of the (new) country."""
+                        shares_statistics: bool, time_zone: str | None = None,
+                        contact: Mapping[str, Any] | None = None) -> None:
+    """`time_zone` None keeps the zone; empty: the usual zone of the (new) country.
+    `contact` None keeps the contact details; the audit names changed fields only."""
     check_organization_fields(name, country_code, location_code, exclude_id=org.id,
-                              time_zone=time_zone)
+                              time_zone=time_zone, contact=contact)
     zone = org.time_zone if time_zone is None else (
         time_zone or default_zone(country_code, location_code))
     changed = []
+    details = parse_organization_contact(contact)[0] if contact is not None else {}
     for field, value in (("name", name.strip()), ("kind", kind), ("country_code", country_code),
                          ("location_code", location_code or None),
-                         ("shares_statistics", shares_statistics), ("time_zone", zone)):
+                         ("shares_statistics", shares_statistics), ("time_zone", zone),
+                         *details.items()):
         if getattr(org, field) != value:
             setattr(org, field, value)
             changed.append(field)

@@ -263,6 +263,32 @@ def _referral_paths() -> dict[str, Any]:
                      "responses": {"201": {"description": "The service",
                                            "content": _json("Service")},
                                    **_error_responses(400, 401, 403, 404, 422)}}},
+        "/services.hsds.json": {"get": {
+            "summary": "The service directory as Open Referral HSDS 3 JSON (every signed-in "
+                       "user, as the directory)",
+            "description": "An HSDS API page holding every service the caller's directory "
+                           "shows, fully nested: organization, service_at_locations with "
+                           "location and address, phones, schedules, languages, "
+                           "service_areas (the places covered), eligibility and ages. "
+                           "Ids of nested objects are stable UUIDs derived from the "
+                           "service's.",
+            "parameters": [{"name": "type", "in": "query", "schema": {"type": "string"}},
+                           {"name": "location_code", "in": "query",
+                            "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "HSDS page of services", "content": {
+                "application/json": {"schema": {
+                    "type": "object",
+                    "required": ["total_items", "total_pages", "page_number", "size",
+                                 "first_page", "last_page", "empty", "contents"],
+                    "properties": {
+                        "total_items": {"type": "integer"},
+                        "total_pages": {"type": "integer"},
+                        "page_number": {"type": "integer"}, "size": {"type": "integer"},
+                        "first_page": {"type": "boolean"}, "last_page": {"type": "boolean"},
+                        "empty": {"type": "boolean"},
+                        "contents": {"type": "array", "items": {
+                            "type": "object", "required": ["id", "name", "status"]}}}}}}},
+                **_error_responses(401, 422)}}},
         "/services/{service_id}": {"patch": {
             "summary": "Change a service", "requestBody": service_body,
             "parameters": [{"name": "service_id", "in": "path", "required": True,
@@ -354,6 +380,41 @@ def _stats_paths() -> dict[str, Any]:
     }
 
 
+def _directory_fields() -> dict[str, Any]:
+    """A service's HSDS fields (Open Referral's Human Services Data Specification 3): in
+    answers always present (texts "" and contact details null when unknown); in inputs
+    optional, null clearing them."""
+    def text(longest: int, description: str) -> dict[str, Any]:
+        return {"type": "string", "nullable": True, "maxLength": longest,
+                "description": description}
+
+    return {
+        "description": text(2000, "what the service does (HSDS service.description)"),
+        "url": text(300, "http(s) address of the service's page"),
+        "email": text(254, "the service's public e-mail address"),
+        "phone": text(32, "the service's public phone: digits, spaces and + ( ) - ."),
+        "eligibility_description": text(1000, "who may use it, in words"),
+        "schedule": {"type": "array", "nullable": True, "maxItems": 7,
+                     "description": "weekly opening hours, local time of the service "
+                                    "(HSDS schedule: freq WEEKLY)",
+                     "items": {"type": "object",
+                               "required": ["byday", "opens_at", "closes_at"],
+                               "properties": {
+                                   "byday": {"type": "string", "example": "MO,TU,WE,TH,FR",
+                                             "description": "iCal day codes, comma-separated"},
+                                   "opens_at": {"type": "string", "example": "08:00",
+                                                "description": "HH:MM, 24 hours"},
+                                   "closes_at": {"type": "string", "example": "16:00",
+                                                 "description": "HH:MM, after opens_at"}}}},
+        "schedule_description": text(300, "the opening hours in words"),
+        "location_name": text(200, "where the person goes (HSDS location.name)"),
+        "address_1": text(200, "street and number"),
+        "city": text(100, "town or city"),
+        "state_province": text(100, "department, state or province"),
+        "postal_code": text(20, "postal code"),
+    }
+
+
 def _referral_schemas() -> dict[str, Any]:
     service_input = {"type": "object", "properties": {
         "name": {"type": "string"}, "type": {"type": "string"},
@@ -364,7 +425,8 @@ def _referral_schemas() -> dict[str, Any]:
         "max_age": {"type": "integer", "nullable": True},
         "sexes": {"type": "array", "items": {"type": "string"}},
         "capacity": {"type": "string", "enum": ["open", "limited", "full"]},
-        "contact": {"type": "string"}, "active": {"type": "boolean"}}}
+        "contact": {"type": "string"}, "active": {"type": "boolean"},
+        **_directory_fields()}}
     service = {"allOf": [{"$ref": "#/components/schemas/ServiceInput"}, {
         "type": "object", "properties": {"id": {"type": "string", "format": "uuid"},
                                          "organization": {"type": "string"}}}]}

@@ -14,7 +14,7 @@ from fieldapp.api.blueprint import bp, json_body, paging
 from fieldapp.cases.models import Case
 from fieldapp.exceptions import ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.referrals import services, vocab
+from fieldapp.referrals import hsds, services, vocab
 from fieldapp.referrals.models import Referral, Service
 
 
@@ -25,22 +25,44 @@ def service_json(service: Service) -> dict[str, object]:
             "location_codes": service.location_codes, "languages": service.language_list,
             "min_age": service.min_age, "max_age": service.max_age,
             "sexes": service.sex_list, "capacity": service.capacity,
-            "contact": service.contact, "active": service.active}
+            "contact": service.contact, "active": service.active,
+            # HSDS directory fields (additive to the contract's).
+            "description": service.description, "url": service.url, "email": service.email,
+            "phone": service.phone, "eligibility_description": service.eligibility_description,
+            "schedule": service.schedule_rows,
+            "schedule_description": service.schedule_description,
+            "location_name": service.location_name, "address_1": service.address_1,
+            "city": service.city, "state_province": service.state_province,
+            "postal_code": service.postal_code}
+
+
+def _directory_filters() -> tuple[str | None, str | None]:
+    """?type= (a service type) and ?location_code= of the directory's endpoints."""
+    type_ = request.args.get("type") or None
+    if type_ and type_ not in vocab.SERVICE_TYPES:
+        raise ValidationFailed(_l("Some fields need attention."),
+                               fields={"type": [_l("Not one of the allowed values.")]})
+    return type_, (request.args.get("location_code") or "").upper() or None
 
 
 @bp.get("/services")
 @authz.rule(authz.AUTHENTICATED)
 def list_services() -> Response:
     page, per_page = paging()
-    type_ = request.args.get("type") or None
-    if type_ and type_ not in vocab.SERVICE_TYPES:
-        raise ValidationFailed(_l("Some fields need attention."),
-                               fields={"type": [_l("Not one of the allowed values.")]})
-    location = (request.args.get("location_code") or "").upper() or None
+    type_, location = _directory_filters()
     items = services.list_services(type_=type_, location_code=location)
     return jsonify({"items": [service_json(s) for s in
                               items[(page - 1) * per_page: page * per_page]],
                     "page": page, "per_page": per_page, "total": len(items)})
+
+
+@bp.get("/services.hsds.json")
+@authz.rule(authz.AUTHENTICATED)
+def services_hsds() -> Response:
+    """The active services of the directory as Open Referral HSDS 3 JSON."""
+    type_, location = _directory_filters()
+    return jsonify(hsds.directory_page(services.list_services(type_=type_,
+                                                              location_code=location)))
 
 
 @bp.post("/services")

@@ -6,20 +6,40 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     RadioField,
     SelectField,
     StringField,
     SubmitField,
+    TelField,
     TextAreaField,
+    URLField,
 )
 from wtforms.validators import InputRequired, Length, Optional
+from wtforms.widgets import TimeInput
 
 from fieldapp.accounts.forms import MultiCheckboxField
 from fieldapp.cases import vocab as case_vocab
 from fieldapp.forms_support import RequiredMark, choices
-from fieldapp.referrals import vocab
+from fieldapp.referrals import hours, vocab
+
+
+class OpeningHoursForm(Form):
+    """One row of opening hours: the days, and the times on those days (the service
+    checks them, HH:MM and opening before closing, with its own messages)."""
+
+    # Translators: days of the week on which the service is open.
+    days = MultiCheckboxField(_l("Days"), choices=choices(hours.DAYS.items()))
+    # Translators: "Opens at" and "Closes at" label a time of day (08:00).
+    opens_at = StringField(_l("Opens at"), widget=TimeInput(),
+                           render_kw={"placeholder": "08:00"})
+    closes_at = StringField(_l("Closes at"), widget=TimeInput(),
+                            render_kw={"placeholder": "16:00"})
 
 
 class ServiceForm(FlaskForm):
@@ -42,6 +62,32 @@ class ServiceForm(FlaskForm):
                            validators=[RequiredMark()])
     contact = StringField(_l("Contact for partners"), validators=[Optional(), Length(max=300)])
     active = BooleanField(_l("Active"), default=True)
+    # What the directory publishes (HSDS): no personal data in any of these.
+    description = TextAreaField(
+        _l("Description"), validators=[Optional(), Length(max=2000)],
+        description=_l("What the service does, in plain words. Shown to every partner and "
+                       "in the directory export."))
+    url = URLField(_l("Web page"), validators=[Optional(), Length(max=300)],
+                   render_kw={"placeholder": "https://"})
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
+    phone = TelField(_l("Phone"), validators=[Optional(), Length(max=32)])
+    eligibility_description = TextAreaField(
+        _l("Who may use it"), validators=[Optional(), Length(max=1000)],
+        description=_l("In words, for example: women and girls; no documents needed."))
+    # The label names one row (the error summary says "Opening hours 2 – Days: ...").
+    schedule = FieldList(FormField(OpeningHoursForm), label=_l("Opening hours %(n)d"),
+                         min_entries=0, max_entries=hours.MAX_ROWS)
+    schedule_description = StringField(
+        _l("Opening hours in words"), validators=[Optional(), Length(max=300)],
+        description=_l("For example: closed on public holidays; on Saturdays, call first."))
+    location_name = StringField(
+        _l("Place name"), validators=[Optional(), Length(max=200)],
+        description=_l("Where people go, for example: Casa de la Mujer, second floor."))
+    address_1 = StringField(_l("Street address"), validators=[Optional(), Length(max=200)])
+    city = StringField(_l("City or town"), validators=[Optional(), Length(max=100)])
+    state_province = StringField(_l("Department, state or province"),
+                                 validators=[Optional(), Length(max=100)])
+    postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=20)])
     submit = SubmitField(_l("Save"))
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from fieldapp.crypto import DecryptionError, WrappedKey
 from fieldapp.db import UTCDateTime, new_record_key, utcnow
 from fieldapp.extensions import db, keys
+from fieldapp.referrals.hours import rows_of
 from fieldapp.sealing import Sealed
 
 Blob = sa.LargeBinary
@@ -71,6 +72,17 @@ class Service(db.Model):
     @property
     def sex_list(self) -> list[str]:
         return [x for x in self.sexes.split(",") if x]
+
+    @property
+    def schedule_rows(self) -> list[dict[str, str]]:
+        return rows_of(self.schedule)
+
+    @property
+    def address_lines(self) -> list[str]:
+        """Where the person goes, as lines for a page or a slip (empty ones left out)."""
+        town = " ".join(x for x in (self.postal_code, self.city) if x)
+        return [x for x in (self.location_name, self.address_1,
+                            ", ".join(x for x in (town, self.state_province) if x)) if x]
 
 
 class ServiceLocation(db.Model):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from fieldapp import clock
+from fieldapp import clock, contact_details
 from fieldapp.accounts.models import Organization, User
 from fieldapp.accounts.roles import Role
 from fieldapp.audit import services as audit
@@ -26,7 +27,8 @@ from fieldapp.cases.services import case_erased, next_number
 from fieldapp.exceptions import Conflict, DomainError, NotAllowed, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.locations.models import Location
-from fieldapp.referrals import vocab
+from fieldapp.notices import services as notices
+from fieldapp.referrals import hours, vocab
 from fieldapp.referrals.models import (
     Referral,
     ReferralEvent,
@@ -57,6 +59,63 @@ class ServiceInput:
     capacity: str = "open"
     contact: str = ""
     active: bool = True
+    # HSDS directory fields (public; see hours.py for the schedule rows).
+    description: str = ""
+    url: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    eligibility_description: str = ""
+    schedule: list[dict[str, str]] = field(default_factory=list)
+    schedule_description: str = ""
+    location_name: str = ""
+    address_1: str = ""
+    city: str = ""
+    state_province: str = ""
+    postal_code: str = ""
+
+
+# HSDS free-text fields of a service and their longest length.
+DIRECTORY_TEXTS = {"description": 2000, "eligibility_description": 1000,
+                   "schedule_description": 300, "location_name": 200, "address_1": 200,
+                   "city": 100, "state_province": 100, "postal_code": 20}
+DIRECTORY_CONTACTS = {"url": contact_details.url_problem,
+                      "email": contact_details.email_problem,
+                      "phone": contact_details.phone_problem}
+
+
+def _current_directory_fields(service: Service) -> dict[str, Any]:
+    return {**{name: getattr(service, name) for name in (*DIRECTORY_TEXTS, *DIRECTORY_CONTACTS)},
+            "schedule": hours.rows_of(service.schedule)}
+
+
+def _parse_directory_fields(merged: dict[str, Any],
+                            err: Callable[[str, Any], None]) -> dict[str, Any]:
+    """The HSDS fields of `merged`, checked: texts trimmed ("" when not given), contact
+    details None when not given, opening hours as rows."""
+    out: dict[str, Any] = {}
+    for name, longest in DIRECTORY_TEXTS.items():
+        value = merged.get(name)
+        if value is None:
+            out[name] = ""
+        elif not isinstance(value, str):
+            err(name, _l("Must be text."))
+        elif len(value.strip()) > longest:
+            err(name, _l("At most %(n)d characters.", n=longest))
+        else:
+            out[name] = value.strip()
+    for name, problem_of in DIRECTORY_CONTACTS.items():
+        try:
+            value = contact_details.cleaned(merged.get(name))
+        except TypeError:
+            err(name, _l("Must be text."))
+            continue
+        problem = problem_of(value) if value is not None else None
+        if problem is not None:
+            err(name, problem)
+        else:
+            out[name] = value
+    out["schedule"] = hours.parse_schedule(merged.get("schedule"), err)
+    return out
 
 
 def parse_service(data: dict[str, Any], *, current: Service | None = None) -> ServiceInput:
@@ -68,7 +127,8 @@ def parse_service(data: dict[str, Any], *, current: Service | None = None) -> Se
         "organization_id": str(current.organization_id),
         "location_codes": current.location_codes, "languages": current.language_list,
         "min_age": current.min_age, "max_age": current.max_age, "sexes": current.sex_list,
-        "capacity": current.capacity, "contact": current.contact, "active": current.active}
+        "capacity": current.capacity, "contact": current.contact, "active": current.active,
+        **_current_directory_fields(current)}
     merged = {**base, **data}
     errors: dict[str, list[Any]] = {}
 
@@ -126,12 +186,14 @@ def parse_service(data: dict[str, Any], *, current: Service | None = None) -> Se
     active = merged.get("active", True)
     if not isinstance(active, bool):
         err("active", _l("Not one of the allowed values."))
+    directory = _parse_directory_fields(merged, err)
     if errors:
         raise ValidationFailed(_l("The service was not saved."), fields=errors)
     return ServiceInput(name=name.strip(), type=merged["type"], organization_id=org_id,
                         location_codes=list(dict.fromkeys(codes)), languages=languages,
                         min_age=ages[0], max_age=ages[1], sexes=sexes,
-                        capacity=merged["capacity"], contact=contact.strip(), active=active)
+                        capacity=merged["capacity"], contact=contact.strip(), active=active,
+                        **directory)
 
 
 def _apply_service(service: Service, data: ServiceInput) -> None:
@@ -144,6 +206,9 @@ def _apply_service(service: Service, data: ServiceInput) -> None:
     service.capacity = data.capacity
     service.contact = data.contact
     service.active = data.active
+    for name in (*DIRECTORY_TEXTS, *DIRECTORY_CONTACTS):
+        setattr(service, name, getattr(data, name))
+    service.schedule = json.dumps(data.schedule)
     wanted = set(data.location_codes)
     for row in list(service.coverage):
         if row.location_code not in wanted:
@@ -401,6 +466,7 @@ def create_referral(actor: User, case: Case, service: Service, *, flags: list[st
                                          organization_id=actor.organization_id, at=now))
     db.session.add(referral)
     db.session.flush()
+    notices.on_referral_status(referral, now=now)
     audit.record("referral.sent", actor=actor, object_type="referral", object_id=referral.id,
                  details={"case_id": str(case.id), "urgency": urgency,
                           "scope": referral.scope_list,
@@ -466,6 +532,7 @@ def transition(actor: User, referral: Referral, action: str, *, reason: str | No
                                          actor_id=actor.id,
                                          organization_id=actor.organization_id, at=now))
     db.session.flush()
+    notices.on_referral_status(referral, now=now)
     audit.record(f"referral.{action}", actor=actor, object_type="referral",
                  object_id=referral.id, details={"from": previous, "to": target})
 

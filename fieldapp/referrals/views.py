@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -26,7 +27,7 @@ from fieldapp.forms_support import (
     render_status,
     typed_or_raw,
 )
-from fieldapp.referrals import services, vocab
+from fieldapp.referrals import hours, hsds, services, vocab
 from fieldapp.referrals.forms import (
     BoxFilterForm,
     DirectoryFilterForm,
@@ -65,23 +66,67 @@ def directory() -> str:
         type_=form.type.data or None,
         location_code=(form.location_code.data or "").strip().upper() or None,
         include_inactive=authz.can(current_user, "services.manage"))
+    filters = {k: v for k, v in (("type", form.type.data),
+                                 ("location_code", form.location_code.data)) if v}
     return render_template("referrals/directory.html", form=form, items=items,
-                           can_manage=authz.can(current_user, "services.manage"), **_labels())
+                           can_manage=authz.can(current_user, "services.manage"),
+                           export_url=url_for("referrals.directory_hsds", **filters),
+                           hours_lines=hours.describe, **_labels())
+
+
+@bp.get("/services.hsds.json")
+@authz.rule(authz.AUTHENTICATED)
+def directory_hsds() -> Response:
+    """The directory's active services as Open Referral HSDS 3 JSON, to download."""
+    form = DirectoryFilterForm(request.args)
+    form.validate()
+    items = services.list_services(
+        type_=form.type.data if form.type.data in vocab.SERVICE_TYPES else None,
+        location_code=(form.location_code.data or "").strip().upper() or None)
+    return Response(json.dumps(hsds.directory_page(items), ensure_ascii=False, indent=1),
+                    mimetype="application/json", headers={
+                        "Content-Disposition": 'attachment; filename="directory-hsds.json"'})
 
 
 def _service_form(service: Service | None) -> ServiceForm:
     if service is not None and request.method == "GET":
-        form = ServiceForm(obj=service)
-        form.location_codes.data = ", ".join(service.location_codes)
-        form.languages.data = service.language_list
-        form.sexes.data = service.sex_list
-        form.organization_id.data = str(service.organization_id)
+        form = ServiceForm(data={
+            **{name: getattr(service, name) for name in (
+                "name", "type", "min_age", "max_age", "capacity", "contact", "active",
+                *services.DIRECTORY_TEXTS, *services.DIRECTORY_CONTACTS)},
+            "location_codes": ", ".join(service.location_codes),
+            "languages": service.language_list, "sexes": service.sex_list,
+            "organization_id": str(service.organization_id),
+            "schedule": [{"days": row["byday"].split(","), "opens_at": row["opens_at"],
+                          "closes_at": row["closes_at"]} for row in service.schedule_rows]})
     else:
         form = ServiceForm()
     scope = None if current_user.has_role(Role.ADMIN) else current_user.organization_id
     form.organization_id.choices = choices(
         (str(o.id), o.name) for o in accounts.list_organizations(scope))
     return form
+
+
+def _room_for_hours(form: ServiceForm) -> ServiceForm:
+    """Blank rows of opening hours to fill in: one more than used, three at least."""
+    wanted = min(hours.MAX_ROWS, max(3, len(_schedule_rows(form)[0]) + 1))
+    while len(form.schedule) < wanted:
+        form.schedule.append_entry()
+    return form
+
+
+def _schedule_rows(form: ServiceForm) -> tuple[list[dict[str, str]], list[int]]:
+    """The rows of opening hours that were filled in (blank rows are skipped), and the
+    form's row number of each, to put the service's messages on the right row."""
+    rows, positions = [], []
+    for position, entry in enumerate(form.schedule):
+        row = entry.form
+        days = row.days.data or []
+        opens, closes = (row.opens_at.data or "").strip(), (row.closes_at.data or "").strip()
+        if days or opens or closes:
+            rows.append({"byday": ",".join(days), "opens_at": opens, "closes_at": closes})
+            positions.append(position)
+    return rows, positions
 
 
 def _service_data(form: ServiceForm) -> dict[str, Any]:
@@ -92,7 +137,30 @@ def _service_data(form: ServiceForm) -> dict[str, Any]:
             "languages": form.languages.data or [], "min_age": typed_or_raw(form.min_age),
             "max_age": typed_or_raw(form.max_age), "sexes": form.sexes.data or [],
             "capacity": form.capacity.data, "contact": form.contact.data or "",
-            "active": bool(form.active.data)}
+            "active": bool(form.active.data),
+            **{name: getattr(form, name).data for name in (
+                *services.DIRECTORY_TEXTS, *services.DIRECTORY_CONTACTS)},
+            "schedule": _schedule_rows(form)[0]}
+
+
+def _service_errors(form: ServiceForm, exc: ValidationFailed) -> None:
+    """The service's messages on the form: `schedule.<i>.opens_at` on its row."""
+    positions = _schedule_rows(form)[1]
+    rest: dict[str, list[Any]] = {}
+    for name, messages in exc.fields.items():
+        parts = name.split(".")
+        if parts[0] != "schedule" or len(parts) != 3 or not parts[1].isdigit() \
+                or int(parts[1]) >= len(positions):
+            rest[name] = messages
+            continue
+        row = form.schedule[positions[int(parts[1])]].form
+        target = row.days if parts[2] == "byday" else getattr(row, parts[2], None)
+        if target is None:
+            rest[name] = messages
+        elif not target.errors:
+            target.errors = [str(m) for m in messages]
+    if rest or not exc.fields:
+        apply_field_errors(form, ValidationFailed(exc.message, fields=rest))
 
 
 def _service_page(service: Service | None) -> View:
@@ -106,7 +174,7 @@ def _service_page(service: Service | None) -> View:
         try:
             data = services.parse_service(_service_data(form), current=service)
         except ValidationFailed as exc:
-            apply_field_errors(form, exc)
+            _service_errors(form, exc)
     if valid and data is not None:
         authz.require("services.manage", data.organization_id, object_type="organization")
         if service is None:
@@ -116,8 +184,8 @@ def _service_page(service: Service | None) -> View:
         db.session.commit()
         flash(_("Service saved."), "success")
         return redirect(url_for("referrals.directory"))
-    return render_template("referrals/service_form.html", form=form, service=service), \
-        render_status(form)
+    return render_template("referrals/service_form.html", form=_room_for_hours(form),
+                           service=service), render_status(form)
 
 
 @bp.route("/services/new", methods=["GET", "POST"])
