@@ -60,6 +60,17 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
+class ProfileForm(FlaskForm):
+    """What a staff member tells partners about themselves: a work phone."""
+
+    work_phone = TelField(
+        _l("Work phone"), validators=[Optional(), Length(max=32)],
+        description=_l("Organizations that receive your referrals see it with your name and "
+                       "e-mail, to call you back. Leave it empty to show none."),
+        render_kw={"autocomplete": "tel"})
+    submit = SubmitField(_l("Save"))
+
+
 class OrganizationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(_l("Kind"), choices=choices(ORGANIZATION_KIND_LABELS.items()),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
@@ -387,6 +388,26 @@ def set_active(actor: User, user: User, *, active: bool) -> None:
 
 def set_locale(user: User, locale: str | None) -> None:
     user.locale = locale
+
+
+# Like a case's phone (fieldapp.cases.inputs).
+WORK_PHONE_RE = re.compile(r"^[0-9+()\-. ]{5,32}$")
+
+
+def work_phone_errors(phone: str | None) -> dict[str, list]:
+    if phone and not WORK_PHONE_RE.match(phone.strip()):
+        return {"work_phone": [_l("Use digits, spaces and + ( ) - . only.")]}
+    return {}
+
+
+def set_work_phone(user: User, phone: str | None) -> None:
+    """One's own work phone, shown to partners who receive one's referrals."""
+    fields = work_phone_errors(phone)
+    if fields:
+        raise ValidationFailed(_l("Your profile was not saved."), fields=fields)
+    user.work_phone = (phone or "").strip() or None
+    audit.record("user.profile_changed", actor=user, object_type="user", object_id=user.id,
+                 details={"work_phone_given": user.work_phone is not None})
 
 
 def list_users(organization_id: uuid.UUID | None) -> list[User]:

@@ -1,4 +1,4 @@
-"""Log in and out, the home page, one's own password and language."""
+"""Log in and out, the home page, one's own password, profile and language."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from fieldapp import authz
 from fieldapp.accounts import services, sessions
-from fieldapp.accounts.forms import ChangePasswordForm, LoginForm
+from fieldapp.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm
 from fieldapp.accounts.roles import ROLE_DESCRIPTIONS, ROLE_LABELS, Role
 from fieldapp.exceptions import LoginFailed, ValidationFailed
 from fieldapp.extensions import db, limiter
@@ -82,11 +82,14 @@ def logout() -> Response:
 @bp.get("/")
 @authz.rule(authz.AUTHENTICATED)
 def home() -> str:
+    from fieldapp.referrals.followup import news_count
     from fieldapp.referrals.services import box_counts
 
     roles = sorted(current_user.roles, key=lambda r: list(Role).index(r))
     counts = box_counts(current_user) if current_user.has_role(
         Role.FIELD_WORKER, Role.CASE_MANAGER, Role.SERVICE_PROVIDER) else None
+    if counts is not None:
+        counts["outbox"]["news"] = news_count(current_user)
     outside_changes = services.account_changes_from_outside(
         current_user.organization_id) if current_user.has_role(Role.ORG_ADMIN) else None
     return render_template(
@@ -118,3 +121,25 @@ def change_password() -> Response | tuple[str, int] | str:
         merge_errors(form, services.own_password_errors(current_user._get_current_object(),
                                                         **values))
     return render_template("accounts/password.html", form=form), render_status(form)
+
+
+@bp.route("/account/profile", methods=["GET", "POST"])
+@authz.rule(authz.AUTHENTICATED)
+def profile() -> Response | tuple[str, int] | str:
+    """One's own work phone (partners who receive one's referrals see it)."""
+    user = current_user._get_current_object()
+    form = ProfileForm(data={"work_phone": user.work_phone} if request.method == "GET"
+                       else None)
+    if form.validate_on_submit():
+        try:
+            services.set_work_phone(user, form.work_phone.data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_field_errors(form, exc)
+            return render_template("accounts/profile.html", form=form), 422
+        db.session.commit()
+        flash(_("Your profile was saved."), "success")
+        return redirect(url_for("accounts.profile"))
+    if checkable(form):  # one round: the service's verdict on what was sent, too
+        merge_errors(form, services.work_phone_errors(form.work_phone.data))
+    return render_template("accounts/profile.html", form=form), render_status(form)

@@ -1,6 +1,14 @@
 """The JSON API under /api/v1 (contract: docs/api.md). Thin endpoints over the services."""
 
-from fieldapp.api import audit, auth, cases, openapi, referrals, stats  # noqa: F401  (registers routes)
+from fieldapp.api import (  # noqa: F401  (registers routes)
+    audit,
+    auth,
+    cases,
+    followup,
+    openapi,
+    referrals,
+    stats,
+)
 from fieldapp.api.blueprint import bp
 
 __all__ = ["bp"]

@@ -96,6 +96,7 @@ def _document() -> dict[str, Any]:
                     **_error_responses(400, 401, 403)}}},
             **_case_paths(),
             **_referral_paths(),
+            **_referral_work_paths(),
             **_stats_paths(),
             "/openapi.json": {"get": {
                 "summary": "This document", "security": [],
@@ -111,6 +112,7 @@ def _document() -> dict[str, Any]:
                             "type": "array", "items": {"type": "string"}}}}}}},
                 **_case_schemas(),
                 **_referral_schemas(),
+                **_referral_work_schemas(),
                 "AuditEvent": {"type": "object", "properties": {
                     "seq": {"type": "integer"},
                     "occurred_at": {"type": "string", "format": "date-time"},
@@ -315,9 +317,19 @@ def _referral_paths() -> dict[str, Any]:
                           **_error_responses(401, 403, 404)}}},
         "/referrals": {
             "post": {"summary": "Send a referral with consent for the groups it shares",
+                     "description": "With `service_id`: one referral, answered as the "
+                                    "referral. With `service_ids` instead: one referral per "
+                                    "service under one consent (recorded once), answered as "
+                                    "`{\"items\": [...]}`; each referral answers the flags of "
+                                    "`flags` that the routing rules send to its service's "
+                                    "type; all are sent or none.",
                      "requestBody": {"required": True, "content": _json("ReferralInput")},
-                     "responses": {"201": {"description": "The referral",
-                                           "content": _json("Referral")},
+                     "responses": {"201": {"description": "The referral, or the referrals",
+                                           "content": {"application/json": {"schema": {
+                                               "anyOf": [
+                                                   {"$ref": "#/components/schemas/Referral"},
+                                                   {"$ref": "#/components/schemas/"
+                                                            "ReferralList"}]}}}},
                                    **_error_responses(400, 401, 403, 404, 409, 422)}},
             "get": {"summary": "Inbox (to the caller's organization) or outbox (from it)",
                     "parameters": [
@@ -326,8 +338,13 @@ def _referral_paths() -> dict[str, Any]:
                         {"name": "status", "in": "query", "schema": {"type": "string"}},
                         {"name": "urgency", "in": "query", "schema": {"type": "string"}},
                         {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
+                        {"name": "news", "in": "query", "schema": {"type": "boolean"},
+                         "description": "outbox: only referrals the receiving side updated "
+                                        "or moved since the sending side last opened them"},
                         *PAGE_PARAMS],
-                    "responses": {"200": {"description": "Referrals"},
+                    "responses": {"200": {"description": "Referrals", "content": {
+                        "application/json": {
+                            "schema": _paged("#/components/schemas/ReferralSummary")}}},
                                   **_error_responses(401, 403, 422)}}},
         "/referrals/{referral_id}": {"get": {
             "summary": "One referral; `shared` holds only the consented groups",
@@ -415,6 +432,80 @@ def _directory_fields() -> dict[str, Any]:
     }
 
 
+def _referral_work_paths() -> dict[str, Any]:
+    """Working a referral: the shared follow-up log, the referrals of a case."""
+    return {
+        "/referrals/{referral_id}/updates": {
+            "get": {"summary": "The follow-up log, oldest first (both sides of the referral)",
+                    "parameters": [REFERRAL_ID],
+                    "responses": {"200": {"description": "Updates", "content": {
+                        "application/json": {"schema": {
+                            "type": "object", "required": ["items"], "properties": {
+                                "items": {"type": "array", "items": {
+                                    "$ref": "#/components/schemas/ReferralUpdate"}}}}}}},
+                        **_error_responses(401, 404)}},
+            "post": {"summary": "Add to the follow-up log (either side, unless the referral "
+                                "was cancelled: 409)",
+                     "description": "A note or a delivered service needs text; an "
+                                    "appointment or a delivered service needs its date; a "
+                                    "contact attempt or a delivery cannot be in the future. "
+                                    "The text is stored encrypted and is never audited.",
+                     "parameters": [REFERRAL_ID],
+                     "requestBody": {"required": True,
+                                     "content": _json("ReferralUpdateInput")},
+                     "responses": {"201": {"description": "The update",
+                                           "content": _json("ReferralUpdate")},
+                                   **_error_responses(400, 401, 404, 409, 422)}}},
+        "/cases/{case_id}/referrals": {"get": {
+            "summary": "The referrals of a case, newest first (those who may see the case)",
+            "parameters": [CASE_ID],
+            "responses": {"200": {"description": "Referrals",
+                                  "content": _json("ReferralSummaries")},
+                          **_error_responses(401, 403, 404)}}},
+    }
+
+
+def _referral_work_schemas() -> dict[str, Any]:
+    update_input = {"type": "object", "required": ["kind"], "properties": {
+        "kind": {"type": "string",
+                 "enum": ["note", "appointment", "contact_attempt", "service_delivered"]},
+        "text": {"type": "string", "nullable": True, "maxLength": 2000,
+                 "description": "free text (encrypted at rest); what was delivered"},
+        "date": {"type": "string", "format": "date", "nullable": True,
+                 "description": "YYYY-MM-DD: the appointment, the attempt, the delivery"}}}
+    update = {"type": "object",
+              "required": ["id", "at", "kind", "text", "date", "author"], "properties": {
+                  "id": {"type": "string", "format": "uuid"},
+                  "at": {"type": "string", "format": "date-time"},
+                  "kind": update_input["properties"]["kind"],
+                  "text": {"type": "string", "nullable": True},
+                  "date": {"type": "string", "format": "date", "nullable": True},
+                  "author": {"type": "object", "required": ["name", "organization"],
+                             "properties": {"name": {"type": "string", "nullable": True},
+                                            "organization": {"type": "string"}}}}}
+    summary = {"type": "object", "required": ["id", "reference", "status", "urgency"],
+               "properties": {
+                   "id": {"type": "string", "format": "uuid"},
+                   "reference": {"type": "string"}, "status": {"type": "string"},
+                   "urgency": {"type": "string"},
+                   "due_at": {"type": "string", "format": "date-time"},
+                   "overdue": {"type": "boolean"},
+                   "created_at": {"type": "string", "format": "date-time"},
+                   "service_type": {"type": "string"}, "service_name": {"type": "string"},
+                   "flags": {"type": "array", "items": {"type": "string"}},
+                   "receiving_organization": {"type": "string"},
+                   "sending_organization": {"type": "string"}}}
+    return {
+        "ReferralUpdateInput": update_input, "ReferralUpdate": update,
+        "ReferralSummary": summary,
+        "ReferralList": {"type": "object", "required": ["items"], "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Referral"}}}},
+        "ReferralSummaries": {"type": "object", "required": ["items"], "properties": {
+            "items": {"type": "array",
+                      "items": {"$ref": "#/components/schemas/ReferralSummary"}}}},
+    }
+
+
 def _referral_schemas() -> dict[str, Any]:
     service_input = {"type": "object", "properties": {
         "name": {"type": "string"}, "type": {"type": "string"},
@@ -441,10 +532,15 @@ def _referral_schemas() -> dict[str, Any]:
         "unmet_needs": {"type": "array", "items": {"type": "object", "properties": {
             "flag": {"type": "string"},
             "service_types": {"type": "array", "items": {"type": "string"}}}}}}}
-    referral_input = {"type": "object", "required": ["case_id", "service_id", "flags", "consent"],
+    referral_input = {"type": "object", "required": ["case_id", "flags", "consent"],
+                      "description": "Exactly one of service_id and service_ids.",
                       "properties": {
         "case_id": {"type": "string", "format": "uuid"},
         "service_id": {"type": "string", "format": "uuid"},
+        "service_ids": {"type": "array", "minItems": 1, "maxItems": 20,
+                        "items": {"type": "string", "format": "uuid"},
+                        "description": "several services in one step: one referral each, "
+                                       "one consent"},
         "flags": {"type": "array", "items": {"type": "string"}},
         "consent": {"type": "object", "properties": {
             "given_by": {"type": "string", "enum": ["self", "guardian", "best_interest"]},
@@ -452,14 +548,44 @@ def _referral_schemas() -> dict[str, Any]:
                 "identity", "contact", "documents", "risk_summary", "assessment_details",
                 "notes"]}}}},
         "note": {"type": "string"}}}
-    referral = {"type": "object", "properties": {
+    referral = {"type": "object", "required": ["id", "reference", "status", "urgency",
+                                               "flags", "shared", "sender_contact"],
+                "properties": {
         "id": {"type": "string", "format": "uuid"},
         "reference": {"type": "string", "example": "R-26-000123"},
         "status": {"type": "string"},
         "urgency": {"type": "string"}, "due_at": {"type": "string", "format": "date-time"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "acknowledged_at": {"type": "string", "format": "date-time", "nullable": True},
+        "closed_at": {"type": "string", "format": "date-time", "nullable": True},
         "overdue": {"type": "boolean"}, "flags": {"type": "array", "items": {"type": "string"}},
+        "service": {"type": "object", "properties": {
+            "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
+            "type": {"type": "string"}}},
+        "sending_organization": {"type": "string"},
+        "receiving_organization": {"type": "string"},
+        "your_side": {"type": "array", "items": {"type": "string",
+                                                 "enum": ["receiver", "sender"]}},
+        "case_id": {"type": "string", "format": "uuid",
+                    "description": "the sending side only"},
+        "cancel_reason": {"type": "string", "nullable": True,
+                          "description": "the sending side only"},
+        "sender_contact": {
+            "type": "object", "required": ["name", "organization", "phone", "email"],
+            "description": "the sending staff member's work contact, to call back",
+            "properties": {"name": {"type": "string", "nullable": True},
+                           "organization": {"type": "string"},
+                           "phone": {"type": "string", "nullable": True},
+                           "email": {"type": "string", "nullable": True}}},
         "motivation": {"type": "array", "items": {"type": "object"}},
-        "consent": {"type": "object"}, "shared": {"type": "object"},
+        "consent": {"type": "object"},
+        "shared": {"type": "object", "description": (
+            "exactly the consented groups of the snapshot taken when the referral was "
+            "sent; risk_summary holds only the flags the referral answers and its "
+            "urgency"), "properties": {"risk_summary": {"type": "object", "properties": {
+                "flags": {"type": "array", "items": {"type": "object", "properties": {
+                    "code": {"type": "string"}, "severity": {"type": "string"}}}},
+                "urgency": {"type": "string", "nullable": True}}}}},
         "history": {"type": "array", "items": {"type": "object"}},
         "note": {"type": "string", "nullable": True},
         "decline_reason": {"type": "string", "nullable": True},

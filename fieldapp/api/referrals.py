@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from flask import abort, jsonify, request
 from flask_babel import lazy_gettext as _l
@@ -14,7 +15,7 @@ from fieldapp.api.blueprint import bp, json_body, paging
 from fieldapp.cases.models import Case
 from fieldapp.exceptions import ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.referrals import hsds, services, vocab
+from fieldapp.referrals import followup, hsds, services, vocab
 from fieldapp.referrals.models import Referral, Service
 
 
@@ -129,27 +130,51 @@ def referral_suggestions(case_id: uuid.UUID) -> Response:
     return jsonify(suggestions_json(services.suggest(case)))
 
 
+def _uuid_or_none(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 @bp.post("/referrals")
 @authz.rule("referrals.create")
 def create_referral() -> tuple[Response, int]:
+    """One service (`service_id`) → the referral; several (`service_ids`) → one referral
+    per service under one consent, `{"items": [...]}`, all or none."""
     data = json_body()
-    try:
-        case_id = uuid.UUID(str(data.get("case_id")))
-        service_id = uuid.UUID(str(data.get("service_id")))
-    except ValueError:
+    several = "service_ids" in data
+    if several == ("service_id" in data):
         raise ValidationFailed(_l("Some fields need attention."), fields={
-            "case_id": [_l("This field is required.")]}) from None
+            "service_id": [_l("Give service_id or service_ids, not both.") if several
+                           else _l("This field is required.")]})
+    case_id = _uuid_or_none(data.get("case_id"))
+    if case_id is None:
+        raise ValidationFailed(_l("Some fields need attention."), fields={
+            "case_id": [_l("This field is required.")]})
     case = authz.get_or_404(Case, case_id, "cases.edit")
-    service = db.session.get(Service, service_id)
-    if service is None:
-        raise ValidationFailed(_l("Some fields need attention."),
-                               fields={"service_id": [_l("Unknown service.")]})
     consent = data.get("consent") if isinstance(data.get("consent"), dict) else {}
     scope = consent.get("scope") if isinstance(consent.get("scope"), list) else []
     flags = data.get("flags") if isinstance(data.get("flags"), list) else []
     note = data.get("note") if isinstance(data.get("note"), str) else None
+    given_by = str(consent.get("given_by") or "")
+    if several:
+        chosen = [db.session.get(Service, sid) if sid else None
+                  for sid in map(_uuid_or_none, data["service_ids"])]
+        referrals = services.create_referrals(
+            current_user, case, services.split_flags(chosen, [str(f) for f in flags]),
+            given_by=given_by, scope=[str(s) for s in scope], note=note)
+        body: dict[str, object] = {"items": [services.referral_to_dict(r, current_user)
+                                             for r in referrals]}
+        db.session.commit()
+        return jsonify(body), 201
+    service_id = _uuid_or_none(data.get("service_id"))
+    service = db.session.get(Service, service_id) if service_id else None
+    if service is None:
+        raise ValidationFailed(_l("Some fields need attention."),
+                               fields={"service_id": [_l("Unknown service.")]})
     referral = services.create_referral(current_user, case, service, flags=flags,
-                                        given_by=str(consent.get("given_by") or ""),
+                                        given_by=given_by,
                                         scope=[str(s) for s in scope], note=note)
     body = services.referral_to_dict(referral, current_user)
     db.session.commit()
@@ -176,17 +201,23 @@ def list_referrals() -> Response:
         authz.deny(f"referrals.{box}")
     now = clock.now()
     filters = services.ReferralFilters(box=box, status=status, urgency=urgency,
-                                       overdue=request.args.get("overdue") in ("true", "1"))
+                                       overdue=request.args.get("overdue") in ("true", "1"),
+                                       news=request.args.get("news") in ("true", "1"))
     rows, total = services.list_referrals(current_user, filters, page=page, per_page=per_page,
                                           now=now)
-    items = [{"id": str(r.id), "reference": r.reference, "status": r.status,
-              "urgency": r.urgency,
-              "due_at": r.due_at.isoformat(), "overdue": r.overdue(now),
-              "created_at": r.created_at.isoformat(), "service_type": r.service_type,
-              "service_name": r.service.name, "flags": r.flag_list,
-              "receiving_organization": services.organization_name(r.receiving_org_id),
-              "sending_organization": services.organization_name(r.sending_org_id)} for r in rows]
+    items = [referral_item(r, now=now) for r in rows]
     return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
+
+
+def referral_item(r: Referral, *, now: datetime) -> dict[str, object]:
+    """A referral in a list (inbox, outbox, a case's referrals)."""
+    return {"id": str(r.id), "reference": r.reference, "status": r.status,
+            "urgency": r.urgency,
+            "due_at": r.due_at.isoformat(), "overdue": r.overdue(now),
+            "created_at": r.created_at.isoformat(), "service_type": r.service_type,
+            "service_name": r.service.name, "flags": r.flag_list,
+            "receiving_organization": services.organization_name(r.receiving_org_id),
+            "sending_organization": services.organization_name(r.sending_org_id)}
 
 
 @bp.get("/referrals/<uuid:referral_id>")
@@ -194,6 +225,7 @@ def list_referrals() -> Response:
 def get_referral(referral_id: uuid.UUID) -> Response:
     referral = authz.get_or_404(Referral, referral_id, "referrals.view")
     services.record_view(current_user, referral)
+    followup.mark_seen(current_user, referral)
     body = services.referral_to_dict(referral, current_user)
     db.session.commit()
     return jsonify(body)

@@ -32,7 +32,7 @@ from fieldapp.db import utcnow
 from fieldapp.exceptions import Conflict, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.forms_support import checkable, choices, render_status
-from fieldapp.referrals import case_overview
+from fieldapp.referrals import case_overview, followup
 from fieldapp.referrals import vocab as referral_vocab
 from fieldapp.referrals.labels import status_line
 from fieldapp.referrals.services import organization_name
@@ -205,9 +205,13 @@ def _overview(case: Case, values: dict[str, Any]) -> dict[str, Any]:
     now = clock.now()
     flags = case_overview.flags_by_severity(f for f in values["flags"] if f["active"])
     referrals = case_overview.referrals_of(case)
+    latest = followup.latest_by_referral(referrals)
     return {"top_flags": [f for f in flags if f["severity"] in ("urgent", "high")],
             "other_flags": [f for f in flags if f["severity"] not in ("urgent", "high")],
-            "referrals": referrals,
+            "referrals": referrals, "latest_updates": latest,
+            "update_authors": followup.author_names(
+                [u for items, _earlier in latest.values() for u in items]),
+            "update_kinds": followup.KINDS,
             "next_step": case_overview.next_step(case, referrals, now=now),
             "status_line": status_line, "org_name": organization_name, "now": now,
             "service_types": referral_vocab.SERVICE_TYPES}

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     FieldList,
     Form,
@@ -101,7 +102,12 @@ class DirectoryFilterForm(FlaskForm):
 
 
 class ReferralForm(FlaskForm):
-    service_id = RadioField(_l("Service"), validators=[InputRequired()])
+    """One or several services in one step, each with the flags it answers (values
+    `<service id>:<flag>`, or `other:<flag>` for the services not suggested), under one
+    consent. Two rounds: the form, then the consent screen that says exactly what each
+    organization will know; only its "send" button (`confirm`) sends."""
+
+    service_id = MultiCheckboxField(_l("Services"), validators=[InputRequired()])
     flags = MultiCheckboxField(_l("Flags this referral answers"), validators=[RequiredMark()])
     given_by = RadioField(_l("Consent for this referral given by"),
                           choices=choices(case_vocab.CONSENT_GIVERS.items()),
@@ -113,7 +119,26 @@ class ReferralForm(FlaskForm):
                          validators=[Optional(), Length(max=2000)],
                          description=_l("No names or details beyond what the person agreed "
                                         "to share."))
-    submit = SubmitField(_l("Send referral"))
+    submit = SubmitField(_l("Continue"))
+    confirm = SubmitField(_l("Send referral"))
+    change = SubmitField(_l("Change"))
+
+
+class UpdateForm(FlaskForm):
+    """An entry of a referral's follow-up log (the service checks kind, text and date
+    together, with its own messages)."""
+
+    kind = RadioField(_l("What happened"), choices=choices([
+        ("note", _l("A note")), ("appointment", _l("An appointment was set")),
+        ("contact_attempt", _l("We tried to reach the person")),
+        ("service_delivered", _l("A service was delivered"))]),
+        default="note", validators=[InputRequired()])
+    on_date = DateField(_l("Date"), validators=[Optional()],
+                        description=_l("Of the appointment, the attempt or the delivery."))
+    text = TextAreaField(_l("Details"), validators=[Optional(), Length(max=2000)],
+                         description=_l("For a delivered service, say what was delivered. "
+                                        "Only what the other organization needs to know."))
+    submit = SubmitField(_l("Add to the log"))
 
 
 class TransitionForm(FlaskForm):
@@ -135,6 +160,7 @@ class BoxFilterForm(FlaskForm):
                                            ("high", _l("High")), ("medium", _l("Medium")),
                                            ("low", _l("Low"))]))
     overdue = BooleanField(_l("Only overdue"))
+    news = BooleanField(_l("Only those with news"))
 
 
 class RoutingForm(FlaskForm):

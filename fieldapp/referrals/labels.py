@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from fieldapp.cases.vocab import LANGUAGES
 from fieldapp.referrals.models import Referral
@@ -50,3 +51,33 @@ def status_line(referral: Referral) -> str:
         if status == "cancelled":
             return _("Cancelled on %(when)s", when=when)
     return str(STATUSES.get(status, status))
+
+
+# What each consented group means, said to the person (SPEC §11.4: the person hears
+# exactly what will be shared). The risk summary names its flags.
+GROUP_WORDS = {
+    "identity": _l("your name, date of birth, sex and nationality"),
+    "contact": _l("your phone number and your address"),
+    "documents": _l("the type and number of your identity document"),
+    "assessment_details": _l("your answers to the questions about the risks you face"),
+    "notes": _l("the notes we wrote in your case"),
+}
+
+
+def shared_lines(*, scope: list[str], flags: list[str], urgency: str,
+                 note: str | None) -> list[str]:
+    """What one organization will know, one line per thing, in the words read to the
+    person: why they are referred (always: it is the referral), each consented group
+    (the risk summary with its flags by name), and the note, word for word."""
+    named = ", ".join(flag_label(code) for code in flags)
+    lines = [_("why we refer you: %(flags)s", flags=named)]
+    for group in scope:
+        if group == "risk_summary":
+            lines.append(_("a summary of these risks: %(flags)s; and how urgent it is: "
+                           "%(urgency)s", flags=named,
+                           urgency=SEVERITY_LABELS.get(urgency, urgency)))
+        elif group in GROUP_WORDS:
+            lines.append(str(GROUP_WORDS[group]))
+    if note and note.strip():
+        lines.append(_("this note from us: “%(note)s”", note=note.strip()))
+    return lines

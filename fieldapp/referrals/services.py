@@ -387,10 +387,14 @@ def build_snapshot(case: Case, scope: list[str], flags: list[str]) -> dict[str, 
     if "documents" in scope:
         shared["documents"] = {"type": case.document_type, "number": case.document_number}
     if "risk_summary" in scope:
+        # Minimum necessary: the flags this referral answers and its urgency, nothing
+        # else of the case (no other flag, no group, no place); the sender shares more
+        # by adding flags to the referral, one by one.
+        answered = [f for f in case.flags if f.counts and f.code in flags]
         shared["risk_summary"] = {
-            "age_band": case.age_band, "sex": case.sex, "location_code": case.location_code,
-            "stage": case.stage, "groups": [g.code for g in case.groups],
-            "flags": [{"code": f.code, "severity": f.severity} for f in case.flags if f.counts]}
+            "flags": [{"code": f.code, "severity": f.severity} for f in answered],
+            "urgency": max((f.severity for f in answered), key=SEVERITY_RANK.__getitem__,
+                           default=None)}
     if "assessment_details" in scope:
         shared["assessment_details"] = {"answers": assessment.answers_of(case)}
     if "notes" in scope:
@@ -444,9 +448,15 @@ def check_referral(case: Case, service: Service | None, *, flags: list[str], giv
 
 def create_referral(actor: User, case: Case, service: Service, *, flags: list[str],
                     given_by: str, scope: list[str], note: str | None,
-                    now: datetime | None = None) -> Referral:
+                    now: datetime | None = None,
+                    consent_id: uuid.UUID | None = None) -> Referral:
+    """Send one referral. `consent_id`: the consent it is sent under when one consent
+    covers several referrals (`create_referrals` records it once); without it, the
+    referral's own consent is recorded here."""
     now = now or clock.now()
     check_referral(case, service, flags=flags, given_by=given_by, scope=scope, note=note)
+    own_consent = consent_id is None
+    consent_id = consent_id or uuid.uuid4()
     active = {f.code: f for f in case.flags if f.counts}
     urgency = max((active[c].severity for c in flags), key=SEVERITY_RANK.__getitem__)
     referral = Referral(
@@ -470,8 +480,97 @@ def create_referral(actor: User, case: Case, service: Service, *, flags: list[st
     audit.record("referral.sent", actor=actor, object_type="referral", object_id=referral.id,
                  details={"case_id": str(case.id), "urgency": urgency,
                           "scope": referral.scope_list,
-                          "receiving_org": str(service.organization_id)})
+                          "receiving_org": str(service.organization_id),
+                          "consent_id": str(consent_id)})
+    if own_consent:
+        record_consent(actor, case, [referral], consent_id=consent_id, at=now)
     return referral
+
+
+def record_consent(actor: User, case: Case, referrals: list[Referral], *,
+                   consent_id: uuid.UUID, at: datetime) -> None:
+    """The consent the person gave for these referrals, recorded once in the audit trail
+    (who gave it, for which groups, when, and every referral it covers); each
+    referral's `referral.sent` event names it by `consent_id`."""
+    first = referrals[0]
+    audit.record("referral.consent", actor=actor, object_type="consent", object_id=consent_id,
+                 details={"case_id": str(case.id), "given_by": first.consent_given_by,
+                          "scope": first.scope_list, "at": at.isoformat(),
+                          "referrals": [str(r.id) for r in referrals]})
+
+
+def split_flags(chosen: list[Service | None], flags: list[str],
+                ) -> list[tuple[Service | None, list[str]]]:
+    """Several services from one list of flags (the API's `service_ids`): each referral
+    answers the flags given that the routing table sends to its service's type, and no
+    other (minimum necessary). A flag that no chosen service answers, or a service that
+    answers none of them, is refused: such a referral is sent on its own, with its
+    flags named."""
+    routes = routing_table()
+    pairs = [(s, [f for f in dict.fromkeys(flags) if s is not None
+                  and s.type in routes.get(f, [])]) for s in chosen]
+    fields: dict[str, list[Any]] = {}
+    for i, (service, answered) in enumerate(pairs):
+        if service is not None and not answered:
+            fields[f"service_ids.{i}"] = [_l("This service answers none of the flags given: "
+                                             "send it a referral of its own.")]
+    unanswered = [f for f in dict.fromkeys(flags) if not any(f in a for _s, a in pairs)]
+    if unanswered and all(s is not None for s in chosen):
+        fields["flags"] = [_l("No chosen service answers %(flags)s: send a referral of its "
+                              "own for it.", flags=", ".join(unanswered))]
+    if fields:
+        raise ValidationFailed(_l("The referral was not sent."), fields=fields)
+    return pairs
+
+
+def check_referrals(case: Case, choices: list[tuple[Service | None, list[str]]], *,
+                    given_by: str, scope: list[str], note: str | None) -> None:
+    """Every problem of several referrals at once (ValidationFailed), Conflict when the
+    case cannot be referred; changes nothing. Problems of one choice are reported under
+    `service_ids.<i>` (its service) and `flags.<i>` (its flags), the consent's once."""
+    fields: dict[str, list[Any]] = {}
+    if not choices:
+        try:
+            check_referral(case, None, flags=[], given_by=given_by, scope=scope, note=note)
+        except ValidationFailed as exc:
+            fields.update({k: v for k, v in exc.fields.items() if k != "flags"})
+        fields["service_ids"] = [_l("Choose at least one service.")]
+    seen: set[uuid.UUID] = set()
+    for i, (service, flags) in enumerate(choices):
+        if service is None:
+            fields.setdefault(f"service_ids.{i}", []).append(_l("Unknown service."))
+        elif service.id in seen:
+            fields.setdefault(f"service_ids.{i}", []).append(
+                _l("This service was chosen twice."))
+        else:
+            seen.add(service.id)
+        try:
+            check_referral(case, service, flags=flags, given_by=given_by, scope=scope,
+                           note=note)
+        except ValidationFailed as exc:
+            for name, messages in exc.fields.items():
+                key = {"service_id": f"service_ids.{i}", "flags": f"flags.{i}"}.get(name, name)
+                for message in messages:
+                    if str(message) not in map(str, fields.get(key, [])):
+                        fields.setdefault(key, []).append(message)
+    if fields:
+        raise ValidationFailed(_l("The referral was not sent."), fields=fields)
+
+
+def create_referrals(actor: User, case: Case, choices: list[tuple[Service | None, list[str]]],
+                     *, given_by: str, scope: list[str], note: str | None,
+                     now: datetime | None = None) -> list[Referral]:
+    """Several services in one step: one referral per (service, the flags it answers),
+    all under one consent, recorded once. All or nothing: every choice is checked
+    before any referral is made."""
+    now = now or clock.now()
+    check_referrals(case, choices, given_by=given_by, scope=scope, note=note)
+    consent_id = uuid.uuid4()
+    referrals = [create_referral(actor, case, service, flags=flags, given_by=given_by,
+                                 scope=scope, note=note, now=now, consent_id=consent_id)
+                 for service, flags in choices if service is not None]
+    record_consent(actor, case, referrals, consent_id=consent_id, at=now)
+    return referrals
 
 
 def allowed_actions(user: User, referral: Referral) -> list[str]:
@@ -528,6 +627,8 @@ def transition(actor: User, referral: Referral, action: str, *, reason: str | No
         referral.cancel_reason = reason.strip()[:2000]
     if target in ("declined", "completed", "cancelled"):
         referral.closed_at = now
+    if side == "receiver":  # news for the sender (the home page counts it)
+        referral.receiver_activity_at = now
     referral.events.append(ReferralEvent(action=action, from_status=previous, to_status=target,
                                          actor_id=actor.id,
                                          organization_id=actor.organization_id, at=now))
@@ -543,6 +644,7 @@ class ReferralFilters:
     status: str | None = None
     urgency: str | None = None
     overdue: bool = False
+    news: bool = False  # outbox: what the receiving side did since the sender last looked
 
 
 def default_box(user: User) -> str:
@@ -567,6 +669,14 @@ def box_condition(user: User, box: str) -> Any:
     return sa.and_(mine, Referral.case_id.in_(visible_cases))
 
 
+def has_news() -> Any:
+    """SQL condition: the receiving side updated or moved the referral after the sending
+    side last opened it (see followup.py)."""
+    return sa.and_(Referral.receiver_activity_at.is_not(None),
+                   sa.or_(Referral.sender_seen_at.is_(None),
+                          Referral.receiver_activity_at > Referral.sender_seen_at))
+
+
 def list_referrals(user: User, filters: ReferralFilters, *, page: int = 1, per_page: int = 25,
                    now: datetime | None = None) -> tuple[list[Referral], int]:
     now = now or clock.now()
@@ -578,6 +688,8 @@ def list_referrals(user: User, filters: ReferralFilters, *, page: int = 1, per_p
         stmt = stmt.where(Referral.urgency == filters.urgency)
     if filters.overdue:
         stmt = stmt.where(Referral.status == "sent", Referral.due_at <= now)
+    if filters.news:
+        stmt = stmt.where(has_news())
     total = db.session.scalar(sa.select(sa.func.count()).select_from(
         stmt.with_only_columns(Referral.id).subquery())) or 0
     urgency_rank = sa.case({"urgent": 4, "high": 3, "medium": 2, "low": 1},
@@ -640,11 +752,22 @@ def referral_to_dict(referral: Referral, viewer: User, *,
                      "at": e.at.isoformat(), "organization": organization_name(e.organization_id)}
                     for e in referral.events],
         "your_side": sorted(sides),
+        "sender_contact": sender_contact(referral),
     }
     if "sender" in sides:
         body["case_id"] = str(referral.case_id)
         body["cancel_reason"] = referral.cancel_reason
     return body
+
+
+def sender_contact(referral: Referral) -> dict[str, str | None]:
+    """Who referred, to call back: the sending staff member's name, organization, work
+    phone and e-mail (work contact only; nothing of the person referred)."""
+    sender = db.session.get(User, referral.sender_id)
+    return {"name": sender.name if sender else None,
+            "organization": organization_name(referral.sending_org_id),
+            "phone": sender.work_phone if sender else None,
+            "email": sender.email if sender else None}
 
 
 def organization_name(org_id: uuid.UUID) -> str:
@@ -663,6 +786,8 @@ def erase_referral(referral: Referral, *, reason: str = "request") -> None:
         return
     for name in ("note", "snapshot", "decline_reason", "outcome", "cancel_reason"):
         setattr(referral, name + "_enc", None)
+    for update in referral.updates:  # sealed under the same key: gone with it anyway
+        update.text_enc = None
     referral.key = None
     referral.forget_data_key()
     referral.erased_at = clock.now()

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -15,6 +16,7 @@ from werkzeug.wrappers import Response
 from fieldapp import authz, clock
 from fieldapp.accounts import services as accounts
 from fieldapp.accounts.roles import Role
+from fieldapp.audit import services as audit
 from fieldapp.cases import choices as case_choices
 from fieldapp.cases import vocab as case_vocab
 from fieldapp.cases.models import Case
@@ -27,7 +29,7 @@ from fieldapp.forms_support import (
     render_status,
     typed_or_raw,
 )
-from fieldapp.referrals import hours, hsds, services, vocab
+from fieldapp.referrals import followup, hours, hsds, services, slips, vocab
 from fieldapp.referrals.forms import (
     BoxFilterForm,
     DirectoryFilterForm,
@@ -35,9 +37,11 @@ from fieldapp.referrals.forms import (
     RoutingForm,
     ServiceForm,
     TransitionForm,
+    UpdateForm,
 )
-from fieldapp.referrals.labels import reason_line, status_line
+from fieldapp.referrals.labels import reason_line, shared_lines, status_line
 from fieldapp.referrals.models import Referral, Service
+from fieldapp.risk.engine import SEVERITY_RANK
 from fieldapp.risk.labels import SEVERITY_LABELS, flag_label
 
 bp = Blueprint("referrals", __name__, template_folder="templates")
@@ -244,58 +248,144 @@ def routing() -> View:
 
 # The service's names for the referral form's fields.
 REFERRAL_FIELDS = {"consent.given_by": "given_by", "consent.scope": "scope"}
+OTHER = "other"  # the flags' prefix for the services not suggested
+
+
+def _referral_form(case: Case, result: services.SuggestionResult,
+                   every: list[Service]) -> ReferralForm:
+    """The form with its choices: every active service (the suggested ones first), and
+    for each suggested service each active flag of the case (those it answers first),
+    then the flags for the other services."""
+    form = ReferralForm()
+    suggested = {s.service.id for s in result.suggestions}
+    form.service_id.choices = choices(
+        [(str(s.service.id), s.service.name) for s in result.suggestions]
+        + [(str(s.id), s.name) for s in every if s.id not in suggested])
+    active = [f.code for f in sorted((f for f in case.flags if f.counts), key=lambda f: (
+        -SEVERITY_RANK[f.severity], f.code))]
+    pairs = []
+    for s in result.suggestions:
+        pairs += [(f"{s.service.id}:{code}", flag_label(code))
+                  for code in [*s.flags, *(c for c in active if c not in s.flags)]]
+    pairs += [(f"{OTHER}:{code}", flag_label(code)) for code in active]
+    form.flags.choices = choices(pairs)
+    return form
+
+
+def _chosen(form: ReferralForm, result: services.SuggestionResult,
+            every: list[Service]) -> list[tuple[Service | None, list[str]]]:
+    """The services ticked, each with the flags ticked for it."""
+    if form.service_id.errors:
+        return []
+    by_id = {str(s.id): s for s in every}
+    suggested = {str(s.service.id) for s in result.suggestions}
+    ticked = [value.split(":", 1) for value in form.flags.data or [] if ":" in value]
+    out: list[tuple[Service | None, list[str]]] = []
+    for service_id in form.service_id.data or []:
+        prefix = service_id if service_id in suggested else OTHER
+        out.append((by_id.get(service_id), [code for p, code in ticked if p == prefix]))
+    return out
+
+
+def _referral_errors(form: ReferralForm, exc: ValidationFailed | Conflict,
+                     chosen: list[tuple[Service | None, list[str]]]) -> None:
+    """The service's refusal on the form: a problem of one of several services names
+    it ("Asylum clinic: ..."), on the services' or the flags' field."""
+    fields: dict[str, list[Any]] = {}
+    for name, messages in exc.fields.items():
+        head, _dot, index = name.partition(".")
+        target = {"service_ids": "service_id", "flags": "flags"}.get(
+            head, REFERRAL_FIELDS.get(name, name))
+        service = chosen[int(index)][0] if index.isdigit() and int(index) < len(chosen) \
+            else None
+        for message in messages:
+            text = _("%(service)s: %(message)s", service=service.name, message=message) \
+                if service is not None and len(chosen) > 1 else str(message)
+            if text not in fields.setdefault(target, []):
+                fields[target].append(text)
+    apply_field_errors(form, type(exc)(exc.message, fields=fields))
+
 
 @bp.route("/cases/<uuid:case_id>/refer", methods=["GET", "POST"])
 @authz.rule("referrals.create")
 def new(case_id: uuid.UUID) -> View:
+    """Refer to one or several services: the form, then the consent screen (what each
+    organization will know, in the words read to the person), then send."""
     case = authz.get_or_404(Case, case_id, "cases.edit")
     every = services.list_services()
     result = services.suggest(case, directory=every)
-    form = ReferralForm()
-    suggested_ids = [str(s.service.id) for s in result.suggestions]
-    form.service_id.choices = choices(
-        [(str(s.service.id), s.service.name) for s in result.suggestions]
-        + [(str(s.id), s.name) for s in every if str(s.id) not in suggested_ids])
-    active_flags = [f for f in case.flags if f.counts]
-    form.flags.choices = choices((f.code, flag_label(f.code)) for f in active_flags)
+    form = _referral_form(case, result, every)
     if request.method == "GET":
+        # The flags each suggested service answers are ticked; the worker adds more.
+        form.flags.data = [f"{s.service.id}:{code}" for s in result.suggestions
+                           for code in s.flags]
         preselect = request.args.get("service")
-        if preselect in suggested_ids:
-            form.service_id.data = preselect
-            match = next(s for s in result.suggestions if str(s.service.id) == preselect)
-            form.flags.data = match.flags
+        if preselect in {str(s.service.id) for s in result.suggestions}:
+            form.service_id.data = [preselect]
     status = 200
     valid = form.validate_on_submit()
-    values = {"flags": form.flags.data or [], "given_by": form.given_by.data or "",
-              "scope": form.scope.data or [], "note": form.note.data}
-    service = db.session.get(Service, uuid.UUID(form.service_id.data)) \
-        if not form.service_id.errors and form.service_id.data else None
-    if valid and service is not None:
+    values = {"given_by": form.given_by.data or "", "scope": form.scope.data or [],
+              "note": form.note.data}
+    chosen = _chosen(form, result, every)
+    if checkable(form) and (form.change.data or not valid):
+        # Back from the consent screen to change something; or the form's own problems,
+        # with the service's verdict on what was sent too (one round).
+        if not form.change.data:
+            status = 422
+            try:
+                services.check_referrals(case, chosen, **values)
+            except (ValidationFailed, Conflict) as exc:
+                _referral_errors(form, exc, chosen)
+                status = exc.status
+    elif valid:
         try:
-            referral = services.create_referral(current_user, case, service, **values)
+            services.check_referrals(case, chosen, **values)
+            if form.confirm.data:
+                referrals = services.create_referrals(current_user, case, chosen, **values)
         except (ValidationFailed, Conflict) as exc:
             db.session.rollback()
-            apply_field_errors(form, exc, REFERRAL_FIELDS)
+            _referral_errors(form, exc, chosen)
             status = exc.status
         else:
+            if not form.confirm.data:
+                return render_template("referrals/consent.html", case=case, form=form,
+                                       said=_consent_words(case, chosen, values), **_labels())
             db.session.commit()
-            flash(_("Referral sent to %(org)s.", org=service.organization.name), "success")
-            return redirect(url_for("referrals.detail", referral_id=referral.id))
-    elif checkable(form):  # one round: the service's checks on what was sent, too
-        status = 422
-        try:
-            services.check_referral(case, service, **values)
-        except (ValidationFailed, Conflict) as exc:
-            apply_field_errors(form, exc, REFERRAL_FIELDS)
-            status = exc.status
+            if len(referrals) == 1:
+                flash(_("Referral sent to %(org)s.",
+                        org=referrals[0].service.organization.name), "success")
+                return redirect(url_for("referrals.detail", referral_id=referrals[0].id))
+            flash(ngettext("%(num)d referral sent: %(refs)s.", "%(num)d referrals sent: %(refs)s.",
+                           len(referrals), refs=", ".join(r.reference for r in referrals)),
+                  "success")
+            return redirect(url_for("cases.detail", case_id=case.id))
     elif form.is_submitted():
         status = 422
     lines = {str(s.service.id): [reason_line(r) for r in s.reasons]
              for s in result.suggestions}
+    options: dict[str, list[Any]] = {}
+    for option in form.flags:
+        options.setdefault(str(option.data).split(":", 1)[0], []).append(option)
+    suggested = {s.service.id for s in result.suggestions}
     return render_template("referrals/new.html", case=case, form=form, result=result,
-                           lines=lines, others=[s for s in every
-                                                if str(s.id) not in suggested_ids],
+                           lines=lines, flag_options=options,
+                           others=[s for s in every if s.id not in suggested],
                            **_labels()), status
+
+
+def _consent_words(case: Case, chosen: list[tuple[Service | None, list[str]]],
+                   values: dict[str, Any]) -> list[tuple[Service, list[str]]]:
+    """For the consent screen: each service and what its organization will know."""
+    severity = {f.code: f.severity for f in case.flags if f.counts}
+    out = []
+    for service, flags in chosen:
+        if service is None:
+            continue
+        urgency = max((severity[c] for c in flags), key=SEVERITY_RANK.__getitem__)
+        out.append((service, shared_lines(scope=[g for g in vocab.SCOPES
+                                                 if g in values["scope"]],
+                                          flags=flags, urgency=urgency, note=values["note"])))
+    return out
 
 
 # -- inbox and outbox -----------------------------------------------------------------------------
@@ -313,7 +403,8 @@ def index() -> View:
     rows, total = services.list_referrals(
         current_user, services.ReferralFilters(box=box, status=form.status.data or None,
                                                urgency=form.urgency.data or None,
-                                               overdue=bool(form.overdue.data)),
+                                               overdue=bool(form.overdue.data),
+                                               news=bool(form.news.data) and box == "outbox"),
         page=page, now=now)
     # Outbox rows name their case (its reference is the sender's own); inbox rows only
     # the referral's reference: the receiving side never learns the case's.
@@ -327,15 +418,78 @@ def index() -> View:
 
 @bp.get("/referrals/<uuid:referral_id>")
 @authz.rule(authz.AUTHENTICATED)
-def detail(referral_id: uuid.UUID) -> str:
+def detail(referral_id: uuid.UUID) -> View:
     referral = authz.get_or_404(Referral, referral_id, "referrals.view")
+    return _detail_page(referral, UpdateForm())
+
+
+def _detail_page(referral: Referral, update_form: UpdateForm, status: int = 200) -> View:
+    """The referral as this side may see it, its follow-up log and what can be done."""
     services.record_view(current_user, referral)
+    followup.mark_seen(current_user, referral)
     body = services.referral_to_dict(referral, current_user)
+    updates = followup.list_updates(referral)
+    authors = followup.author_names(updates)
     db.session.commit()
     return render_template("referrals/detail.html", r=body, referral=referral,
                            org_name=services.organization_name,
                            allowed=services.allowed_actions(current_user, referral),
-                           form=TransitionForm(), **_labels())
+                           form=TransitionForm(), updates=updates, authors=authors,
+                           update_form=update_form, kinds=followup.KINDS,
+                           can_update=referral.status != "cancelled", **_labels()), status
+
+
+@bp.post("/referrals/<uuid:referral_id>/updates")
+@authz.rule(authz.AUTHENTICATED)
+def add_update(referral_id: uuid.UUID) -> View:
+    """An entry in the follow-up log, by either side; the page again with every problem
+    when something is wrong."""
+    referral = authz.get_or_404(Referral, referral_id, "referrals.view")
+    form = UpdateForm()
+    valid = form.validate_on_submit()
+    values = {"kind": form.kind.data or "", "text": form.text.data,
+              "on_date": typed_or_raw(form.on_date)}
+    if valid:
+        try:
+            followup.add_update(current_user, referral, **values)
+        except (ValidationFailed, Conflict) as exc:
+            db.session.rollback()
+            apply_field_errors(form, exc, UPDATE_FIELDS)
+            return _detail_page(referral, form, exc.status)
+        db.session.commit()
+        flash(_("Added to the log."), "success")
+        return redirect(url_for("referrals.detail", referral_id=referral.id, _anchor="log"))
+    if checkable(form):  # one round: the service's checks on what was sent, too
+        try:
+            followup.check_update(current_user, referral, **values)
+        except (ValidationFailed, Conflict) as exc:
+            apply_field_errors(form, exc, UPDATE_FIELDS)
+            return _detail_page(referral, form, exc.status)
+    return _detail_page(referral, form, 422)
+
+
+# The service's names for the update form's fields.
+UPDATE_FIELDS = {"date": "on_date"}
+
+
+@bp.get("/referrals/<uuid:referral_id>/slip")
+@authz.rule(authz.AUTHENTICATED)
+def slip(referral_id: uuid.UUID) -> View:
+    """A slip the person carries to the service, in the person's language: where to go,
+    when, whom to call, and the referral's reference; nothing about the person."""
+    referral = authz.get_or_404(Referral, referral_id, "referrals.view")
+    if "sender" not in services.side_of(current_user, referral):
+        authz.deny("referrals.slip", status=404, object_type="referral",
+                   object_id=referral.id)
+    case = db.session.get(Case, referral.case_id)
+    language = slips.language_of(case)
+    audit.record("referral.slip_viewed", actor=current_user, object_type="referral",
+                 object_id=referral.id)
+    db.session.commit()
+    with force_locale(language):
+        return render_template("referrals/slip.html", referral=referral,
+                               place=slips.where_to_go(referral), language=language,
+                               sender_org=services.organization_name(referral.sending_org_id))
 
 
 @bp.post("/referrals/<uuid:referral_id>/transition")

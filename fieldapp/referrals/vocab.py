@@ -39,7 +39,7 @@ SCOPES = {
     "identity": _l("Identity: names, date of birth, sex, nationality"),
     "contact": _l("Contact: phone and address"),
     "documents": _l("Identity documents"),
-    "risk_summary": _l("Risk summary: age band, place, stage, groups and flags"),
+    "risk_summary": _l("Risk summary: the flags this referral answers, and its urgency"),
     "assessment_details": _l("Answers of the risk assessment"),
     "notes": _l("Case notes"),
 }

@@ -29,3 +29,17 @@ def test_every_path_of_the_contract_is_served():
         path = path.replace("/referrals/{id}", "/referrals/{referral_id}").replace(
             "/services/{id}", "/services/{service_id}")
         assert (method, path) in served, (method, path)
+
+
+def test_the_referral_work_additions_are_served():
+    """The second round's "Referrals, for the people who work them" is built: each
+    endpoint it names is in the OpenAPI document."""
+    contract = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    section = contract.split("## Referrals, for the people who work them")[1].split("\n## ")[0]
+    served = {(m.upper(), p) for p, ops in document()["paths"].items() for m in ops}
+    named = re.findall(r"`(GET|POST|PUT|PATCH|DELETE) /api/v1(/[^ `?]*)", section)
+    assert len(named) >= 5
+    for method, path in named:
+        path = path.replace("/cases/{id}", "/cases/{case_id}").replace(
+            "/referrals/{id}", "/referrals/{referral_id}")
+        assert (method, path) in served, (method, path)

@@ -8,6 +8,8 @@ referral seen from both sides; statistics; the audit trail) and validates each a
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import schemathesis
 from schemathesis.checks import (
     content_type_conformance,
@@ -85,6 +87,33 @@ def test_answers_match_the_document(app, client, network, child_case):
     _call(app, p, "/referrals/{referral_id}/transitions", "POST",
           path_parameters={"referral_id": rid}, body={"action": "acknowledge"})
     _call(app, w, "/referrals/{referral_id}", "GET", path_parameters={"referral_id": rid})
+    # Working the referral: the log from both sides, the case's referrals, several at once.
+    logged = _call(app, p, "/referrals/{referral_id}/updates", "POST",
+                   path_parameters={"referral_id": rid},
+                   body={"kind": "appointment", "text": "Monday",
+                         "date": (date.today() + timedelta(days=7)).isoformat()})
+    assert logged.status_code == 201
+    assert _call(app, w, "/referrals/{referral_id}/updates", "POST",
+                 path_parameters={"referral_id": rid},
+                 body={"kind": "contact_attempt"}).status_code == 201
+    _call(app, p, "/referrals/{referral_id}/updates", "GET",
+          path_parameters={"referral_id": rid})
+    _call(app, w, "/referrals/{referral_id}/updates", "GET",
+          path_parameters={"referral_id": rid})
+    _call(app, w, "/cases/{case_id}/referrals", "GET", path_parameters={"case_id": child_id})
+    _call(app, w, "/referrals", "GET", query={"box": "outbox", "news": "true"})
+    several = _call(app, w, "/referrals", "POST", body={
+        "case_id": child_id, "service_ids": [str(network["services"]["child"].id),
+                                             str(network["services"]["asylum"].id)],
+        "flags": ["UNACCOMPANIED_CHILD"],
+        "consent": {"given_by": "guardian", "scope": ["risk_summary", "contact"]}}).json()
+    assert len(several["items"]) == 2
+    _call(app, w, "/referrals/{referral_id}/transitions", "POST",
+          path_parameters={"referral_id": several["items"][0]["id"]},
+          body={"action": "cancel"})
+    assert _call(app, p, "/referrals/{referral_id}/updates", "POST",
+                 path_parameters={"referral_id": several["items"][0]["id"]},
+          body={"kind": "note", "text": "Too late"}).status_code == 409
     _call(app, w, "/services", "GET", query={"per_page": 100})
     _call(app, w, "/routing-rules", "GET")
 

@@ -1,16 +1,23 @@
 """In a real browser: the demo field worker refers an unaccompanied child to Protección
 Infantil Norte; the demo provider sees it in the inbox as urgent, acknowledges and
-accepts it; the sender sees the new status."""
+accepts it; the sender sees the new status. And the legal clinic logs an appointment and
+a delivered service that the field worker then reads on the case page, on a phone, in
+Spanish."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from fieldapp.accounts.models import User
+from fieldapp.cases import assessment
 from fieldapp.demo import seed as demo
 from fieldapp.extensions import db
+from fieldapp.referrals import services
+from fieldapp.referrals.models import Service
 
 pytestmark = pytest.mark.browser
 PASSWORD = "demo passphrase in browser"
@@ -55,10 +62,14 @@ def test_refer_an_unaccompanied_child_end_to_end(live_server, page_factory, demo
     first = sender.locator(".suggestion").first
     assert "Protección de niñas, niños y adolescentes" in first.inner_text()
     assert "Protección Infantil Norte" in first.inner_text()
-    first.locator("input[type=radio]").check()
-    sender.check("input[name=flags][value=UNACCOMPANIED_CHILD]")
+    first.locator("input[name=service_id]").check()
+    # The flags this service answers are ticked already; each other one is a choice.
+    assert first.locator("input[name=flags][value$=':UNACCOMPANIED_CHILD']").is_checked()
     sender.check("input[name=given_by][value=best_interest]")
-    sender.get_by_role("button", name="Send referral").click()
+    sender.get_by_role("button", name="Continue").click()
+    # The consent screen: what the organization will know, to read to the person.
+    assert "Unaccompanied child" in sender.locator(".consent-words").inner_text()
+    sender.get_by_role("button", name="The person agrees: send 1 referral").click()
     sender.wait_for_url(re.compile(r".*/referrals/[0-9a-f-]{36}$"))
     referral_url = sender.url
     assert "Sent" in sender.content()
@@ -80,3 +91,53 @@ def test_refer_an_unaccompanied_child_end_to_end(live_server, page_factory, demo
 
     sender.goto(live_server + "/referrals?box=outbox")
     assert "Accepted" in sender.locator(".case-item").first.inner_text()
+
+
+def test_the_clinic_logs_and_the_field_worker_reads_it_on_the_case_page(
+        live_server, page_factory, demo_network, register):
+    worker = db.session.scalar(sa.select(User).where(
+        User.email == "fieldworker@frontera.example"))
+    case = register(worker, given_name="Yorman", family_name="Brito")
+    assessment.save_assessment(worker, case, {"fear_of_return": True})
+    asylum = db.session.scalar(sa.select(Service).where(
+        Service.name == "Asesoría en refugio y asilo"))
+    referral = services.create_referral(worker, case, asylum,
+                                        flags=["INTERNATIONAL_PROTECTION_NEED"],
+                                        given_by="self", scope=["risk_summary"], note=None)
+    db.session.flush()
+    referral_url = f"{live_server}/referrals/{referral.id}"
+    slip_url = f"{referral_url}/slip"
+    case_url = f"{live_server}/cases/{case.id}"
+    db.session.commit()  # and nothing read after it: the live server needs the database
+    appointment_day = date.today() + timedelta(days=5)
+
+    clinic = page_factory("es-CO", width=360)
+    _login(clinic, live_server, "provider@clinica.example")
+    clinic.goto(referral_url)
+    clinic.check("input[name=kind][value=appointment]")
+    clinic.locator("#on_date").fill(appointment_day.isoformat())
+    clinic.locator("#text").fill("Entrevista con la abogada, oficina 3")
+    clinic.locator(".update-form button.primary").click()
+    clinic.wait_for_url(referral_url + "#log")
+    clinic.check("input[name=kind][value=service_delivered]")
+    clinic.locator("#on_date").fill(date.today().isoformat())
+    clinic.locator("#text").fill("Solicitud de refugio presentada")
+    clinic.locator(".update-form button.primary").click()
+    clinic.wait_for_url(referral_url + "#log")
+    log = clinic.locator("#log .updates").inner_text()
+    assert log.index("Entrevista con la abogada") < log.index("Solicitud de refugio presentada")
+
+    field = page_factory("es-CO", width=360)
+    _login(field, live_server, "fieldworker@frontera.example")
+    assert field.locator("a.news").count() == 1  # the home page: news from the clinic
+    field.goto(case_url)
+    assert field.evaluate("document.documentElement.lang") == "es"
+    latest = field.locator(".referral-item .updates-latest").inner_text()
+    assert "Entrevista con la abogada, oficina 3" in latest
+    assert "Solicitud de refugio presentada" in latest
+    assert field.evaluate("document.documentElement.scrollWidth") <= 360
+    # The slip for the person, printed: one page on A4 and on Letter.
+    field.goto(slip_url)
+    for paper in ("A4", "Letter"):
+        pdf = field.pdf(format=paper)
+        assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1, paper

@@ -280,10 +280,14 @@ def test_refer_page_and_inbox_through_html(app, network, child_case):
     page = client.get(f"/cases/{child_case.id}/refer")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Child protection NSA" in html
-    response = client.post(f"/cases/{child_case.id}/refer", data={
-        "csrf_token": csrf_from(html), "service_id": str(network["services"]["child"].id),
-        "flags": ["UNACCOMPANIED_CHILD"], "given_by": "best_interest",
-        "scope": ["risk_summary"], "note": "Urgent, she is at the bus terminal"})
+    child = str(network["services"]["child"].id)
+    form = {"csrf_token": csrf_from(html), "service_id": child,
+            "flags": [f"{child}:UNACCOMPANIED_CHILD"], "given_by": "best_interest",
+            "scope": ["risk_summary"], "note": "Urgent, she is at the bus terminal"}
+    consent = client.post(f"/cases/{child_case.id}/refer", data=form)  # the consent screen
+    assert consent.status_code == 200 and db.session.scalar(
+        sa.select(sa.func.count()).select_from(Referral)) == 0
+    response = client.post(f"/cases/{child_case.id}/refer", data={**form, "confirm": "1"})
     assert response.status_code == 302
     provider = app.test_client()
     login(provider, network["people"]["child_provider"].email)
