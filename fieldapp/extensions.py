@@ -41,8 +41,14 @@ class Keys:
                     f"No key file at {path} and FIELDAPP_KEYRING is not set: "
                     "create one with `flask keys generate` (see README, 'Keys')"
                 )
-        self._install(app, KeyRing.load(path, env_value=env_value),
-                      None if env_value else path)
+        ring = KeyRing.load(path, env_value=env_value)
+        if not ring.intake_keys and not env_value and app.config["FIELDAPP_GENERATE_KEY_FILE"]:
+            # A development key file from before offline intake: give it an intake key.
+            ring.with_new_intake_key().save(path)
+            ring = KeyRing.load(path)
+            app.logger.warning("Added an offline intake key to the development key file %s",
+                               path)
+        self._install(app, ring, None if env_value else path)
 
     @staticmethod
     def _install(app: Flask, ring: KeyRing, path: Path | None) -> None:

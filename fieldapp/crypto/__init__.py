@@ -12,7 +12,8 @@ from fieldapp.crypto.envelope import (
     normalize_document,
     normalize_text,
 )
+from fieldapp.crypto.intake import UndecryptableRecord
 from fieldapp.crypto.keyring import KeyRing, KeyRingError
 
-__all__ = ["CryptoManager", "DecryptionError", "KeyRing", "KeyRingError", "UnknownKeyError",
-           "WrappedKey", "normalize_document", "normalize_text"]
+__all__ = ["CryptoManager", "DecryptionError", "KeyRing", "KeyRingError", "UndecryptableRecord",
+           "UnknownKeyError", "WrappedKey", "normalize_document", "normalize_text"]

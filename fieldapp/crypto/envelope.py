@@ -18,10 +18,13 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from fieldapp.crypto import intake
 from fieldapp.crypto.keyring import KeyRing
 
 FORMAT_V1 = b"\x01"
@@ -102,6 +105,7 @@ class CryptoManager:
             raise ValueError("index_bits must be between 8 and 63")
         self._ring = ring
         self.index_bits = index_bits
+        self._intake: dict[str, rsa.RSAPrivateKey] = {}
 
     @property
     def primary_kek_id(self) -> str:
@@ -150,3 +154,29 @@ class CryptoManager:
         mac = hmac.new(self._ring.index_key, f"{kind}\x00{normalized}".encode(),
                        hashlib.sha256).digest()
         return int.from_bytes(mac, "big") >> (256 - self.index_bits)
+
+    # -- offline intake ---------------------------------------------------------------------
+    @property
+    def intake_kid(self) -> str | None:
+        """The intake key phones seal new records under (None: the ring has none yet)."""
+        return self._ring.intake_primary
+
+    def _intake_key(self, kid: str) -> rsa.RSAPrivateKey:
+        key = self._intake.get(kid)
+        if key is None:
+            pem = self._ring.intake_keys.get(kid)
+            if pem is None:
+                raise intake.UndecryptableRecord("unknown key id")
+            key = self._intake[kid] = intake.load_private_key(pem)
+        return key
+
+    def intake_public_jwk(self) -> dict[str, Any] | None:
+        kid = self._ring.intake_primary
+        return intake.public_jwk(self._intake_key(kid), kid) if kid else None
+
+    def open_intake(self, kid: str, *, wrapped_key: bytes, iv: bytes, ciphertext: bytes,
+                    instance_id: str) -> bytes:
+        """Open a record sealed on a phone under any intake key still in the ring (old key
+        ids keep working until retired); UndecryptableRecord otherwise."""
+        return intake.open_record(self._intake_key(kid), wrapped_key=wrapped_key, iv=iv,
+                                  ciphertext=ciphertext, instance_id=instance_id)

@@ -7,7 +7,7 @@ wrapped data keys and the id of the key that wrapped each one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from fieldapp.audit import services as audit
 from fieldapp.cases.models import Case, CaseFlag, CaseKey, HouseholdMember
-from fieldapp.crypto import DecryptionError, KeyRing, KeyRingError, WrappedKey
+from fieldapp.crypto import DecryptionError, KeyRingError, WrappedKey
 from fieldapp.crypto.keyring import KEY_BYTES, new_kek_id
 from fieldapp.db import utcnow
 from fieldapp.extensions import db, keys
@@ -73,8 +73,7 @@ def rotate(*, batch: int = 500, progress: Callable[[int], None] | None = None) -
     resumed = _pending(ring.primary) > 0
     if not resumed:
         kek_id = new_kek_id()
-        new_ring = KeyRing(primary=kek_id, keks={**ring.keks, kek_id: _random_key()},
-                           index_key=ring.index_key, audit_key=ring.audit_key,
+        new_ring = replace(ring, primary=kek_id, keks={**ring.keks, kek_id: _random_key()},
                            created={**ring.created, kek_id: datetime.now(UTC).isoformat()})
         keys.save(new_ring)
         audit.record("keys.rotation_started", object_type="kek", object_id=kek_id,
@@ -128,8 +127,7 @@ def retire(kek_id: str) -> None:
     remaining = {k: v for k, v in ring.keks.items() if k != kek_id}
     if not remaining:
         raise KeyRingError("refusing to remove the last key")
-    keys.save(KeyRing(primary=ring.primary, keks=remaining, index_key=ring.index_key,
-                      audit_key=ring.audit_key,
+    keys.save(replace(ring, keks=remaining,
                       created={k: v for k, v in ring.created.items() if k != kek_id}))
     audit.record("keys.retired", object_type="kek", object_id=kek_id)
     db.session.commit()
