@@ -256,6 +256,7 @@ def _register_blueprints(app: Flask) -> None:
     from fieldapp.cases.cli import bp as cases_cli
     from fieldapp.cases.views import bp as cases_bp
     from fieldapp.demo.cli import bp as demo_cli
+    from fieldapp.intake.views import bp as intake_bp
     from fieldapp.keyops.cli import bp as keys_cli
     from fieldapp.notices.cli import bp as notices_cli
     from fieldapp.referrals.cli import bp as referrals_cli
@@ -269,6 +270,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(risk_bp)
     app.register_blueprint(referrals_bp)
     app.register_blueprint(stats_bp)
+    app.register_blueprint(intake_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(accounts_cli)
     app.register_blueprint(organizations_cli)

@@ -85,6 +85,32 @@ def _referral_viewer(user: Any, referral: Any) -> bool:
     return bool(side_of(user, referral))
 
 
+def _intake_reviewer(user: Any, record: Any) -> bool:
+    """A record from a phone kept for a person: its sender fixes it; a case manager of the
+    organization may too, and alone handles what a revoked phone sent (quarantine)."""
+    if not user.has_role(Role.FIELD_WORKER, Role.CASE_MANAGER):
+        return False
+    if record is None:
+        return True
+    if record.organization_id != user.organization_id:
+        return False
+    if user.has_role(Role.CASE_MANAGER):
+        return True
+    return record.sender_id == user.id and record.status != "quarantined"
+
+
+def _device_keeper(user: Any, device: Any) -> bool:
+    """A phone registered for offline intake: its user, and the organization's case
+    managers (who revoke a lost phone when its user cannot)."""
+    if not user.has_role(Role.FIELD_WORKER, Role.CASE_MANAGER):
+        return False
+    if device is None:
+        return True
+    if device.organization_id != user.organization_id:
+        return False
+    return user.has_role(Role.CASE_MANAGER) or device.user_id == user.id
+
+
 def case_visibility(user: Any) -> Any:
     """SQL condition: the cases this user may see (lists, search, duplicate checks)."""
     import sqlalchemy as sa
@@ -122,6 +148,8 @@ PERMISSIONS: dict[str, Check] = {
     "referrals.outbox": _has(Role.FIELD_WORKER, Role.CASE_MANAGER),
     "referrals.view": _referral_viewer,
     "stats.view": _has(Role.SUPERVISOR, Role.CASE_MANAGER),
+    "intake.review": _intake_reviewer,
+    "intake.device": _device_keeper,
 }
 
 

@@ -20,6 +20,9 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "img-src 'self' data:",
     "font-src 'self'",
     "connect-src 'self'",
+    # The offline registration's service worker (/sw.js), named rather than left to the
+    # fallback on script-src.
+    "worker-src 'self'",
     "form-action 'self'",
     "base-uri 'none'",
     "frame-ancestors 'none'",

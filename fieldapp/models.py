@@ -12,6 +12,7 @@ from fieldapp.cases.models import (
     HouseholdMember,
     ReferenceCounter,
 )
+from fieldapp.intake.models import DuplicateReview, IntakeDevice, IntakeRecord, IntakeRecordKey
 from fieldapp.locations.models import Location
 from fieldapp.notices.models import Notice
 from fieldapp.referrals.models import (
@@ -25,7 +26,8 @@ from fieldapp.referrals.models import (
 )
 
 __all__ = ["ApiToken", "AuditEvent", "Case", "CaseBlindIndex", "CaseFlag", "CaseGroup",
-           "CaseKey", "CaseTally", "HouseholdMember", "Location", "Notice", "Organization",
+           "CaseKey", "CaseTally", "DuplicateReview", "HouseholdMember", "IntakeDevice",
+           "IntakeRecord", "IntakeRecordKey", "Location", "Notice", "Organization",
            "ReferenceCounter", "Referral", "ReferralEvent", "ReferralKey", "ReferralUpdate",
            "RoutingRule",
            "Service", "ServiceLocation", "User", "UserRole", "UserSession"]

@@ -117,6 +117,18 @@ EXPECTED: dict[tuple[str, str], set] = {
     ("api.close_case", "POST"): CASE_MANAGERS,
     ("api.reopen_case", "POST"): CASE_MANAGERS,
     ("api.reassign_case", "POST"): CASE_MANAGERS,
+    ("intake.service_worker", "GET"): EVERYONE,
+    ("intake.session_token", "GET"): CASE_WORKERS,
+    ("intake.ping", "GET"): EVERYONE,
+    ("intake.outbox", "GET"): CASE_WORKERS,
+    ("intake.review", "GET"): CASE_WORKERS,
+    ("intake.review", "POST"): CASE_WORKERS,
+    ("intake.resolve_duplicate", "POST"): CASE_WORKERS,
+    ("intake.devices", "GET"): CASE_WORKERS,
+    ("intake.revoke_device", "POST"): CASE_WORKERS,
+    ("api.intake_key", "GET"): EVERYONE,
+    ("api.intake_submit", "POST"): CASE_WORKERS,
+    ("api.intake_register_device", "POST"): CASE_WORKERS,
 }
 
 # Requests that would change the caller's own state are sent last or not at all.

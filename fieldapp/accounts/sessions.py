@@ -1,16 +1,23 @@
 """Who is making this request: a browser session (HTML) or a bearer token (API).
 
 The cookie holds only a random session identifier; the server keeps the
-session (and can end it). The API never looks at the cookie. A user whose
-password was set by someone else reaches nothing but the password change.
+session (and can end it). The API never looks at the cookie, except on the few
+endpoints the app's own pages call (`browser_session_allowed`), and there only
+with the page's CSRF token in a header. A user whose password was set by someone
+else reaches nothing but the password change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
 from werkzeug.wrappers import Response
+from wtforms import ValidationError
 
 from fieldapp import authz
 from fieldapp.accounts import services
@@ -19,6 +26,7 @@ from fieldapp.errors import api_error
 from fieldapp.extensions import login_manager
 
 SESSION_KEY = "sid"
+F = TypeVar("F", bound=Callable[..., Any])
 
 # What a user who must change the password may still reach (besides public pages).
 PASSWORD_CHANGE_ENDPOINTS = frozenset({
@@ -29,9 +37,41 @@ PASSWORD_CHANGE_REQUIRED = _l("Your password was set by an administrator: change
                               "the application before doing anything else.")
 
 
+def browser_session_allowed(view: F) -> F:
+    """Let the app's own pages call this API endpoint with their session (the offline
+    outbox syncs itself without a token). The cookie counts only with the page's CSRF
+    token in `X-CSRFToken`: another site can neither read the token nor send a custom
+    header without a CORS preflight, which this app never answers."""
+    view.browser_session = True  # type: ignore[attr-defined]
+    return view
+
+
+def _session_with_csrf() -> User | None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, "browser_session", False):
+        return None
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken", ""))
+    except ValidationError:
+        return None
+    return _session_user()
+
+
+def _session_user() -> User | None:
+    token = session.get(SESSION_KEY)
+    if not token:
+        return None
+    user = services.resolve_session(token)
+    if user is None:
+        session.clear()
+    return user
+
+
 def load_user_from_request(req: object) -> User | None:
     if authz.is_api_request():
         header = request.headers.get("Authorization", "")
+        if not header:
+            return _session_with_csrf()
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
@@ -40,13 +80,7 @@ def load_user_from_request(req: object) -> User | None:
             return None
         g.api_token = row
         return row.user
-    token = session.get(SESSION_KEY)
-    if not token:
-        return None
-    user = services.resolve_session(token)
-    if user is None:
-        session.clear()
-    return user
+    return _session_user()
 
 
 def begin(user: User) -> None:

@@ -5,6 +5,7 @@ from fieldapp.api import (  # noqa: F401  (registers routes)
     auth,
     cases,
     followup,
+    intake,
     openapi,
     referrals,
     stats,

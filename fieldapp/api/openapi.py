@@ -98,12 +98,14 @@ def _document() -> dict[str, Any]:
             **_referral_paths(),
             **_referral_work_paths(),
             **_stats_paths(),
+            **_intake_paths(),
             "/openapi.json": {"get": {
                 "summary": "This document", "security": [],
                 "responses": {"200": {"description": "OpenAPI 3 document"}}}},
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                **_intake_security_schemes()},
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                     "type": "object", "required": ["code", "message"], "properties": {
@@ -113,6 +115,7 @@ def _document() -> dict[str, Any]:
                 **_case_schemas(),
                 **_referral_schemas(),
                 **_referral_work_schemas(),
+                **_intake_schemas(),
                 "AuditEvent": {"type": "object", "properties": {
                     "seq": {"type": "integer"},
                     "occurred_at": {"type": "string", "format": "date-time"},
@@ -676,7 +679,11 @@ def _case_schemas() -> dict[str, Any]:
                  "groups": {"type": "array", "items": {"type": "string"}},
                  "flags": {"type": "array", "items": {"type": "object"}},
                  "closed_at": {"type": "string", "format": "date-time", "nullable": True},
-                 "closure_reason": {"type": "string", "nullable": True}}}]}
+                 "closure_reason": {"type": "string", "nullable": True},
+                 "possible_duplicates": {
+                     "type": "array", "items": {"$ref": "#/components/schemas/PossibleDuplicate"},
+                     "description": "raised when a record from a phone was registered; "
+                                    "listed until someone decides"}}}]}
     flag = {"type": "object", "properties": {
         "code": {"type": "string"},
         "severity": {"type": "string", "enum": ["low", "medium", "high", "urgent"]},
@@ -700,6 +707,104 @@ def _case_schemas() -> dict[str, Any]:
         "answers": {"type": "object"}}}
     return {"CaseInput": case_input, "CaseSummary": summary, "Case": case, "Flag": flag,
             "AssessmentResult": result}
+
+
+def _intake_security_schemes() -> dict[str, Any]:
+    return {"browserSession": {
+        "type": "apiKey", "in": "cookie", "name": "session",
+        "description": "The app's own pages only (the offline outbox): the session cookie, "
+                       "and the page's CSRF token in the X-CSRFToken header."}}
+
+
+def _intake_paths() -> dict[str, Any]:
+    either = [{"bearer": []}, {"browserSession": []}]
+    answer = {"application/json": {"schema": {"$ref": "#/components/schemas/IntakeAnswer"}}}
+    return {
+        "/intake/key": {"get": {
+            "summary": "The public intake key phones seal records under (RSA-OAEP-256 JWK)",
+            "security": [],
+            "responses": {"200": {"description": "The key", "content": _json("IntakeKey")},
+                          "503": {"description": "No intake key in the key ring yet",
+                                  "content": _json("Error")}}}},
+        "/intake": {"post": {
+            "summary": "A record sealed on a phone: registered (201), the same again (200), "
+                       "kept for review (202)",
+            "description": "Idempotent on instance_id: the same record again answers 200 "
+                           "with the first answer; other content under the same id 409. "
+                           "422 with code undecryptable when it does not open; with code "
+                           "bad_signature when a device is named but its signature fails "
+                           "(and always without a device, for browser sessions).",
+            "security": either,
+            "requestBody": {"required": True, "content": _json("IntakeRecord")},
+            "responses": {"200": {"description": "A replay: the first answer",
+                                  "content": answer},
+                          "201": {"description": "Registered", "content": answer},
+                          "202": {"description": "Kept, sealed, for a person to fix",
+                                  "content": answer},
+                          **_error_responses(400, 401, 403, 409, 422)}}},
+        "/intake/devices": {"post": {
+            "summary": "Register this phone's signing key (ECDSA P-256) at first use",
+            "security": either,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["public_key"], "properties": {
+                    "public_key": {"type": "object", "description": "a public JWK: kty EC, "
+                                   "crv P-256, x, y", "properties": {
+                                       "kty": {"type": "string", "maxLength": 8},
+                                       "crv": {"type": "string", "maxLength": 8},
+                                       "x": {"type": "string", "maxLength": 64},
+                                       "y": {"type": "string", "maxLength": 64}}}}}}}},
+            "responses": {"200": {"description": "Known already", "content": _json("Device")},
+                          "201": {"description": "Registered", "content": _json("Device")},
+                          **_error_responses(400, 401, 403, 409, 422)}}},
+    }
+
+
+def _intake_schemas() -> dict[str, Any]:
+    def text(n: int, **extra: Any) -> dict[str, Any]:
+        return {"type": "string", "maxLength": n, **extra}
+
+    record = {"type": "object", "required": ["instance_id", "kid", "wrapped_key", "iv",
+                                             "ciphertext", "created_at"], "properties": {
+        "instance_id": text(36, format="uuid"),
+        "kid": text(64),
+        "wrapped_key": text(2048, description="base64: the AES key, RSA-OAEP-256"),
+        "iv": text(32, description="base64: 96 bits"),
+        "ciphertext": text(2_000_000, description="base64: AES-256-GCM of the POST /cases "
+                                                  "body, additional data = instance_id"),
+        "created_at": text(40, format="date-time", description="the moment of capture"),
+        "form_version": text(40, nullable=True),
+        "organization_id": text(36, format="uuid", nullable=True,
+                                description="the organization the phone captured for; "
+                                            "another than the sender's answers 409"),
+        "device": text(64, nullable=True,
+                       description="RFC 7638 thumbprint of the phone's signing key"),
+        "signature": text(200, nullable=True,
+                          description="base64 ECDSA P-256 SHA-256 (r||s) over the other "
+                                      "fields (docs/api.md)")}}
+    duplicate = {"type": "object", "required": ["id", "reference", "match"], "properties": {
+        "id": {"type": "string", "format": "uuid"}, "reference": {"type": "string"},
+        "match": {"type": "array", "items": {"type": "string",
+                                             "enum": ["document", "name_dob", "name"]}}}}
+    return {
+        "IntakeKey": {"type": "object", "required": ["kid", "alg", "jwk"], "properties": {
+            "kid": {"type": "string"}, "alg": {"type": "string", "enum": ["RSA-OAEP-256"]},
+            "jwk": {"type": "object", "required": ["kty", "n", "e"], "properties": {
+                "kty": {"type": "string", "enum": ["RSA"]}, "kid": {"type": "string"},
+                "alg": {"type": "string"}, "use": {"type": "string"},
+                "key_ops": {"type": "array", "items": {"type": "string"}},
+                "n": {"type": "string"}, "e": {"type": "string"}}}}},
+        "IntakeRecord": record,
+        "IntakeAnswer": {"type": "object", "required": ["status"], "properties": {
+            "status": {"type": "string", "enum": ["registered", "needs_review"]},
+            "case_id": {"type": "string", "format": "uuid"},
+            "reference": {"type": "string"},
+            "possible_duplicates": {"type": "array", "items": duplicate},
+            "review_id": {"type": "string", "format": "uuid"}}},
+        "PossibleDuplicate": duplicate,
+        "Device": {"type": "object", "required": ["id", "registered_at"], "properties": {
+            "id": {"type": "string"},
+            "registered_at": {"type": "string", "format": "date-time"}}},
+    }
 
 
 @bp.get("/openapi.json")

@@ -38,6 +38,7 @@ from fieldapp.crypto import normalize_document, normalize_text
 from fieldapp.db import new_record_key, utcnow
 from fieldapp.exceptions import Conflict, ValidationFailed
 from fieldapp.extensions import db, keys
+from fieldapp.intake import queries as intake_queries
 from fieldapp.sealing import sealed_names
 
 # Other features (referrals) that hold copies of a case's data listen for its erasure,
@@ -241,6 +242,8 @@ def case_to_dict(case: Case) -> dict[str, Any]:
         ],
         "closed_at": case.closed_at.isoformat() if case.closed_at else None,
         "closure_reason": case.closure_reason,
+        # Raised when a record sent from a phone was registered, until someone decides.
+        "possible_duplicates": intake_queries.possible_duplicates(case.id),
     }
 
 

@@ -1,4 +1,4 @@
-"""`flask keys generate|rotate|verify|retire|list`."""
+"""`flask keys generate|rotate|rotate-intake|verify|retire|list`."""
 
 from __future__ import annotations
 
@@ -36,6 +36,16 @@ def list_command() -> None:
     for kek_id in sorted(ring.keks):
         mark = " (primary)" if kek_id == ring.primary else ""
         click.echo(f"{kek_id}{mark}: wraps {usage.get(kek_id, 0)} data key(s)")
+    if not ring.intake_keys:
+        click.echo("No offline intake key: phones cannot seal records until you run "
+                   "`flask keys rotate-intake`.")
+    received = services.intake_keys_in_use()
+    for kid in sorted(ring.intake_keys):
+        mark = " (primary: phones seal under it)" if kid == ring.intake_primary else ""
+        count, latest = received.get(kid, (0, None))
+        last = f", the latest received {latest:%Y-%m-%d}" if latest else ""
+        click.echo(f"{kid}{mark}: offline intake, RSA-OAEP-256, created "
+                   f"{ring.created.get(kid, '?')[:10]}; opened {count} record(s){last}")
 
 
 @bp.cli.command("rotate")
@@ -48,6 +58,16 @@ def rotate_command(batch: int) -> None:
     click.echo(f"{verb} {result.kek_id}: {result.rewrapped} data key(s) re-wrapped.")
     click.echo("Back up the key file again. Retire old keys with `flask keys retire ID` "
                "once backups wrapped under them may become unreadable.")
+
+
+@bp.cli.command("rotate-intake")
+def rotate_intake_command() -> None:
+    """New offline intake key pair; phones seal under it from their next sync on."""
+    kid = services.rotate_intake()
+    click.echo(f"Phones now seal new records under {kid}. Older intake keys keep opening "
+               "records already sealed on phones until you retire them with "
+               "`flask keys retire ID`; wait until every phone has synced.")
+    click.echo("Back up the key file again.")
 
 
 @bp.cli.command("verify")
@@ -65,10 +85,18 @@ def verify_command() -> None:
 @bp.cli.command("retire")
 @click.argument("kek_id")
 def retire_command(kek_id: str) -> None:
-    """Remove a key from the ring; refused while anything is still wrapped under it."""
+    """Remove a key from the ring; refused while anything is still wrapped under it.
+
+    An intake key id retires an offline intake key: records still sealed under it on
+    some phone can no longer be opened (the phone keeps them and shows them)."""
+    intake = kek_id in keys.ring.intake_keys
     try:
         services.retire(kek_id)
     except services.RetireRefused as exc:
         raise click.ClickException(f"Refused: {exc}") from exc
+    if intake:
+        click.echo(f"Retired {kek_id}. Records still sealed under it on a phone can no "
+                   "longer be opened by this server.")
+        return
     click.echo(f"Retired {kek_id}. Backups whose data keys were wrapped under it are now "
                "unreadable with this key file.")

@@ -20,6 +20,7 @@ from fieldapp.crypto import DecryptionError, KeyRingError, WrappedKey
 from fieldapp.crypto.keyring import KEY_BYTES, new_kek_id
 from fieldapp.db import utcnow
 from fieldapp.extensions import db, keys
+from fieldapp.intake.models import DuplicateReview, IntakeRecord, IntakeRecordKey
 from fieldapp.referrals.models import Referral, ReferralKey
 from fieldapp.sealing import sealed_names
 
@@ -36,7 +37,8 @@ class WrappedKeyTable:
 
 def wrapped_key_tables() -> list[WrappedKeyTable]:
     return [WrappedKeyTable(CaseKey, "case", CaseKey.case_id),
-            WrappedKeyTable(ReferralKey, "referral", ReferralKey.referral_id)]
+            WrappedKeyTable(ReferralKey, "referral", ReferralKey.referral_id),
+            WrappedKeyTable(IntakeRecordKey, "intake_record", IntakeRecordKey.record_id)]
 
 
 def keys_in_use() -> dict[str, int]:
@@ -114,8 +116,12 @@ class RetireRefused(RuntimeError):
 
 
 def retire(kek_id: str) -> None:
-    """Remove a key from the ring, once nothing is wrapped under it any more."""
+    """Remove a key from the ring, once nothing is wrapped under it any more (an intake
+    key: once it is not the one phones seal under)."""
     ring = keys.ring
+    if kek_id in ring.intake_keys:
+        _retire_intake(kek_id)
+        return
     if kek_id not in ring.keks:
         raise RetireRefused(f"no key {kek_id!r} in the key ring")
     if kek_id == ring.primary:
@@ -131,6 +137,42 @@ def retire(kek_id: str) -> None:
                       created={k: v for k, v in ring.created.items() if k != kek_id}))
     audit.record("keys.retired", object_type="kek", object_id=kek_id)
     db.session.commit()
+
+
+# -- offline intake keys ------------------------------------------------------------------
+
+def rotate_intake() -> str:
+    """A new intake key pair becomes the one phones seal under. The old ones stay in the
+    ring, so records already sealed on phones still open, until `retire`."""
+    ring = keys.ring
+    new_ring = ring.with_new_intake_key()
+    keys.save(new_ring)
+    audit.record("keys.intake_rotated", object_type="intake_key",
+                 object_id=new_ring.intake_primary,
+                 details={"previous": ring.intake_primary})
+    db.session.commit()
+    return str(new_ring.intake_primary)
+
+
+def _retire_intake(kid: str) -> None:
+    """Records still sealed under this key on some phone can no longer be opened: those
+    phones keep them (the server answers 422 undecryptable) until a person re-enters them."""
+    ring = keys.ring
+    if kid == ring.intake_primary:
+        raise RetireRefused(f"{kid} is the intake key phones seal under; "
+                            "run `flask keys rotate-intake` first")
+    keys.save(replace(ring, intake_keys={k: v for k, v in ring.intake_keys.items() if k != kid},
+                      created={k: v for k, v in ring.created.items() if k != kid}))
+    audit.record("keys.retired", object_type="intake_key", object_id=kid)
+    db.session.commit()
+
+
+def intake_keys_in_use() -> dict[str, tuple[int, datetime | None]]:
+    """Per intake key id: how many records phones sent sealed under it, and the latest."""
+    rows = db.session.execute(sa.select(IntakeRecord.kid, sa.func.count(),
+                                        sa.func.max(IntakeRecord.received_at))
+                              .group_by(IntakeRecord.kid))
+    return {kid: (n, latest) for kid, n, latest in rows}
 
 
 @dataclass
@@ -192,7 +234,27 @@ def verify(*, batch: int = 500) -> VerifyReport:
                 report.failures.append(f"referrals {referral.id} data_key")
                 continue
             _check(report, Referral, referral)
+    _verify_intake(report)
     audit.record("keys.verified", details={"records": report.records, "fields": report.fields,
                                            "failures": len(report.failures)})
     db.session.commit()
     return report
+
+
+def _verify_intake(report: VerifyReport) -> None:
+    """Records from phones that wait for a person (sealed bodies), and the reasons given
+    for possible duplicates (sealed under their case's key)."""
+    waiting = db.session.scalars(sa.select(IntakeRecord).where(
+        IntakeRecord.body_enc.is_not(None)).order_by(IntakeRecord.id)).all()
+    for record in waiting:
+        report.records += 1
+        try:
+            record.data_key()
+        except DecryptionError:
+            report.failures.append(f"intake_records {record.id} data_key")
+            continue
+        _check(report, IntakeRecord, record)
+    reviews = db.session.scalars(sa.select(DuplicateReview).where(
+        DuplicateReview.reason_enc.is_not(None)).order_by(DuplicateReview.id)).all()
+    for review in reviews:
+        _check(report, DuplicateReview, review)
