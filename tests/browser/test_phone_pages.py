@@ -134,7 +134,8 @@ def _pages(ids: dict[str, str]) -> dict[str, list[str]]:
             f"/cases/{ref_case}/assessment/travel_family",
             f"/cases/{ref_case}/withdraw-consent",
             f"/cases/{ref_case}/refer", "/referrals", f"/referrals/{ref}", "/services",
-            "/account/password", "/account/profile", f"/referrals/{ref}/slip"],
+            "/account/password", "/account/profile", f"/referrals/{ref}/slip",
+            "/intake/outbox", "/intake/devices"],
         "casemanager@frontera.example": [
             "/", "/cases", f"/cases/{case}", f"/cases/{case}/edit", "/stats?rows=flag",
             "/referrals"],

@@ -1,0 +1,20 @@
+// On every page of a case worker: the service worker that keeps the registration page for
+// work without signal, and the outbox, which sends itself now and whenever the connection
+// returns. Loaded after the page, so that a slow connection shows the page first.
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+}
+
+function start() {
+  // Ask the browser not to evict this site's storage (the outbox) when space runs short.
+  navigator.storage?.persist?.().catch(() => {});
+  import("./sync.js").then(({ sync }) => {
+    const run = () => sync().catch(() => {});
+    run();
+    window.addEventListener("online", run);
+  });
+}
+
+if (document.readyState === "complete") start();
+else window.addEventListener("load", start, { once: true });
