@@ -24,7 +24,8 @@ def generate_command(path_text: str | None) -> None:
         raise click.ClickException(f"{path} exists already; refusing to overwrite keys.")
     ring = KeyRing.generate()
     ring.save(path)
-    click.echo(f"Wrote {path} (mode 0600) with primary key {ring.primary}.")
+    click.echo(f"Wrote {path} (mode 0600) with primary key {ring.primary} and offline "
+               f"intake key {ring.intake_primary}.")
     click.echo("Back it up now, somewhere other than the database backups.")
 
 

@@ -10,8 +10,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from fieldapp.crypto import CryptoManager, KeyRing, UndecryptableRecord
-from fieldapp.crypto import devices, intake
+from fieldapp.crypto import CryptoManager, KeyRing, UndecryptableRecord, devices, intake
 from tests.intake.conftest import Phone, public_key
 
 
