@@ -316,3 +316,47 @@ def test_logout_keeps_unsent_records_and_the_next_login_sends_them(
     _wait_for_empty_outbox(page)
     found = _cases_by_api(app.test_client(), f"{FIRST['given_name']} {FIRST['family_name']}")
     assert len(found) == 1 and found[0]["address"] == FIRST["address"]
+
+
+def test_a_forgotten_phone_registers_again_and_a_conflict_stays_shown(
+        live_server, page_factory, demo_users, app):
+    from fieldapp.intake.models import IntakeDevice
+    from tests.cases.conftest import case_data
+    from tests.intake.conftest import seal
+
+    page = page_factory("es-CO", width=360)
+    _login(page, live_server)
+    _ready_for_offline(page, live_server, app)
+    db.session.execute(sa.delete(IntakeDevice))  # the server forgot this phone
+    db.session.commit()
+    page.context.set_offline(True)
+    page.reload()
+    _register_offline(page, app, FIRST, dob="2009-05-14")
+    _register_offline(page, app, SECOND, age="34")
+    stored = json.loads(page.evaluate(DUMP_JS))["indexedDB"]["fieldapp-intake/outbox"]
+    taken = sorted(stored, key=lambda r: r["created_at"])[1]["instance_id"]
+    # Someone else's record already arrived under the second one's instance id.
+    client = app.test_client()
+    token = client.post("/api/v1/auth/tokens",
+                        json={"email": WORKER, "password": PASSWORD}).get_json()["token"]
+    key = client.get("/api/v1/intake/key").get_json()
+    assert client.post("/api/v1/intake", json=seal(key, case_data(), instance_id=taken),
+                       headers={"Authorization": f"Bearer {token}"}).status_code == 201
+
+    page.context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    _wait(page, """async () => new Promise((ok) => {
+        const r = indexedDB.open("fieldapp-intake");
+        r.onsuccess = () => { const q = r.result.transaction("outbox").objectStore("outbox")
+          .getAll(); q.onsuccess = () => { r.result.close();
+          ok(q.result.length === 1 && q.result[0].state === "conflict"); }; };
+      })""", "the first record was not sent, or the second not kept as a conflict")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IntakeDevice)) == 1
+    assert len(_cases_by_api(client, f"{FIRST['given_name']} {FIRST['family_name']}")) == 1
+    assert _cases_by_api(client, f"{SECOND['given_name']} {SECOND['family_name']}") == []
+    page.goto(live_server + "/intake/outbox")
+    conflict = spanish(app, "refused: the server already has another record with the same "
+                            "identifier; kept on this phone")
+    row = page.locator("[data-outbox-list] li[data-state=conflict]")
+    row.wait_for()
+    assert conflict in row.inner_text()

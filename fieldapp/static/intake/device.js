@@ -45,9 +45,10 @@ export async function sign(device, record) {
   return toBase64(signature);
 }
 
-// Registered once per organization that uses this phone (with the page's session).
-export async function ensureRegistered(device, session) {
-  if (device.registered.includes(session.organization_id)) return true;
+// Registered once per organization that uses this phone (with the page's session);
+// `again` when the server no longer knows it (it answered bad_signature).
+export async function ensureRegistered(device, session, { again = false } = {}) {
+  if (!again && device.registered.includes(session.organization_id)) return true;
   const response = await fetch("/api/v1/intake/devices", {
     method: "POST", credentials: "same-origin", cache: "no-store",
     headers: { "Content-Type": "application/json", "X-CSRFToken": session.csrf_token },
@@ -55,8 +56,10 @@ export async function ensureRegistered(device, session) {
   });
   // 409: this phone was revoked. Its records still go (into quarantine), so carry on.
   if (response.ok || response.status === 409) {
-    device.registered.push(session.organization_id);
-    await putKey(device);
+    if (!device.registered.includes(session.organization_id)) {
+      device.registered.push(session.organization_id);
+      await putKey(device);
+    }
     return true;
   }
   return false;

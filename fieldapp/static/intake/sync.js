@@ -73,13 +73,23 @@ async function sendAll() {
   const waiting = (await records()).filter((r) => r.state === "waiting"
     && r.organization_id === who.organization_id);
   let sent = 0;
-  if (waiting.length && !(await ensureRegistered(await deviceKey(), who))) {
-    return { sent, stopped: true };
-  }
+  const device = waiting.length ? await deviceKey() : null;
+  if (device && !(await ensureRegistered(device, who))) return { sent, stopped: true };
+  let registeredAgain = false;
   for (const record of waiting) {
     let response;
+    let code = "";
     try {
       response = await post(record, who.csrf_token);
+      code = response.status === 422 ? await errorCode(response) : "";
+      if (code === "bad_signature" && !registeredAgain) {
+        // The server does not know this phone (any more): register it, then try again.
+        registeredAgain = true;
+        if (await ensureRegistered(device, who, { again: true })) {
+          response = await post(record, who.csrf_token);
+          code = response.status === 422 ? await errorCode(response) : "";
+        }
+      }
     } catch {
       return { sent, stopped: true };  // the connection went again: later
     }
@@ -88,8 +98,8 @@ async function sendAll() {
       sent += 1;
     } else if (response.status === 409) {
       await putRecord({ ...record, state: "conflict" });
-    } else if (response.status === 422 && await errorCode(response) === "undecryptable") {
-      await putRecord({ ...record, state: "refused" });
+    } else if (response.status === 422 && code !== "bad_signature") {
+      await putRecord({ ...record, state: "refused" });  // it will never open: shown
     } else {
       return { sent, stopped: true };  // logged out, throttled, server trouble: later
     }
