@@ -314,6 +314,9 @@ def test_logout_keeps_unsent_records_and_the_next_login_sends_them(
     monkeypatch.undo()
     _login(page, live_server)
     _wait_for_empty_outbox(page)
+    # Ready again for work without signal, without a visit to the form.
+    _wait(page, """async () => !!(await caches.match("/cases/new", {ignoreVary: true}))""",
+          "the empty form was not kept again after the login")
     found = _cases_by_api(app.test_client(), f"{FIRST['given_name']} {FIRST['family_name']}")
     assert len(found) == 1 and found[0]["address"] == FIRST["address"]
 

@@ -6,9 +6,19 @@ if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
 }
 
+// After a login (logging out drops the kept pages), any page viewed online gets the
+// phone ready again: the worker keeps a fresh empty form without a visit to it.
+async function keepPagesIfMissing() {
+  const worker = navigator.serviceWorker?.controller;
+  if (!worker || !window.caches || !navigator.onLine) return;
+  const kept = await caches.match("/cases/new", { ignoreSearch: true, ignoreVary: true });
+  if (!kept) worker.postMessage({ keep: "pages" });
+}
+
 function start() {
   // Ask the browser not to evict this site's storage (the outbox) when space runs short.
   navigator.storage?.persist?.().catch(() => {});
+  keepPagesIfMissing().catch(() => {});
   import("./sync.js").then(({ sync }) => {
     const run = () => sync().catch(() => {});
     run();

@@ -97,6 +97,11 @@ async function asset(event) {
   }
 }
 
+// A page of this app (boot.js) asks for the empty pages again, after a login.
+self.addEventListener("message", (event) => {
+  if (event.data?.keep === "pages") event.waitUntil(Promise.all(SHELL_PAGES.map(keepShell)));
+});
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
