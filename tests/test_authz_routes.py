@@ -129,6 +129,7 @@ EXPECTED: dict[tuple[str, str], set] = {
     ("api.intake_key", "GET"): EVERYONE,
     ("api.intake_submit", "POST"): CASE_WORKERS,
     ("api.intake_register_device", "POST"): CASE_WORKERS,
+    ("api.resolve_possible_duplicate", "POST"): CASE_WORKERS,
 }
 
 # Requests that would change the caller's own state are sent last or not at all.

@@ -9,9 +9,10 @@ The session counts there only with the page's CSRF token in `X-CSRFToken`
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from flask import g, jsonify
+from flask import abort, g, jsonify
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -20,7 +21,10 @@ from fieldapp import authz
 from fieldapp.accounts.sessions import browser_session_allowed
 from fieldapp.api import contract
 from fieldapp.api.blueprint import bp, json_body
+from fieldapp.cases import services as case_services
+from fieldapp.cases.models import Case
 from fieldapp.errors import api_error
+from fieldapp.exceptions import ValidationFailed
 from fieldapp.extensions import db, keys
 from fieldapp.intake import services
 
@@ -67,3 +71,25 @@ def intake_register_device() -> tuple[Response, int]:
     body = {"id": device.thumbprint, "registered_at": device.registered_at.isoformat()}
     db.session.commit()
     return jsonify(body), 201 if created else 200
+
+
+@bp.post("/cases/<uuid:case_id>/possible-duplicates")
+@authz.rule("cases.edit")
+def resolve_possible_duplicate(case_id: uuid.UUID) -> Response:
+    """The same decision as on the case page: the same person, or a different one (why)."""
+    case = authz.get_or_404(Case, case_id, "cases.edit")
+    data = json_body()
+    try:
+        candidate_id = uuid.UUID(data["candidate_id"])
+    except ValueError:
+        raise ValidationFailed(_l("Some fields need attention."), fields={
+            "candidate_id": [_l("Must be a UUID.")]}) from None
+    review = services.duplicate_review(case, candidate_id)
+    if review is None:
+        abort(404)
+    reason = data.get("reason")
+    services.resolve_duplicate(current_user, review, decision=data.get("decision"),
+                               reason=reason if isinstance(reason, str) else None)
+    body = case_services.case_to_dict(case)
+    db.session.commit()
+    return jsonify(body)

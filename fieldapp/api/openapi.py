@@ -742,6 +742,22 @@ def _intake_paths() -> dict[str, Any]:
                           "202": {"description": "Kept, sealed, for a person to fix",
                                   "content": answer},
                           **_error_responses(400, 401, 403, 409, 422)}}},
+        "/cases/{case_id}/possible-duplicates": {"post": {
+            "summary": "Decide about a possible duplicate raised by a record from a phone",
+            "description": "same_person links the two cases; different_person needs a "
+                           "reason (stored encrypted). Either removes the candidate from "
+                           "the case's possible_duplicates; deciding twice is a 409.",
+            "parameters": [CASE_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["candidate_id", "decision"], "properties": {
+                    "candidate_id": {"type": "string", "format": "uuid", "maxLength": 36,
+                                     "description": "possible_duplicates[].id"},
+                    "decision": {"type": "string",
+                                 "enum": ["same_person", "different_person"]},
+                    "reason": {"type": "string", "nullable": True, "maxLength": 1000}}}}}},
+            "responses": {"200": {"description": "The case, decrypted",
+                                  "content": _json("Case")},
+                          **_error_responses(400, 401, 403, 404, 409, 422)}}},
         "/intake/devices": {"post": {
             "summary": "Register this phone's signing key (ECDSA P-256) at first use",
             "security": either,

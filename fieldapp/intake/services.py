@@ -383,6 +383,11 @@ def open_duplicates(case: Case) -> list[DuplicateReview]:
         DuplicateReview.case_id == case.id).order_by(DuplicateReview.raised_at)))
 
 
+def duplicate_review(case: Case, candidate_id: uuid.UUID) -> DuplicateReview | None:
+    return db.session.scalar(sa.select(DuplicateReview).where(
+        DuplicateReview.case_id == case.id, DuplicateReview.candidate_id == candidate_id))
+
+
 DECISIONS = ("same_person", "different_person")
 
 

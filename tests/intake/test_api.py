@@ -275,3 +275,30 @@ def test_two_requests_with_the_same_record_at_once_register_it_once(
     case_id = uuid.UUID(answers[0][1]["case_id"])
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseBlindIndex).where(
         CaseBlindIndex.case_id == case_id)) == 3
+
+
+def test_a_possible_duplicate_is_decided_through_the_api(client, make, register, intake_key):
+    org = make.org()
+    worker = make.user(Role.FIELD_WORKER, org=org)
+    headers = _auth(client, worker)
+    earlier = register(worker)
+    answer = _post(client, headers, seal(intake_key, case_data())).get_json()
+    url = f"/api/v1/cases/{answer['case_id']}/possible-duplicates"
+
+    def decide(body, who=headers):
+        return client.post(url, json={"candidate_id": str(earlier.id), **body}, headers=who)
+
+    missing = decide({"decision": "different_person"})
+    assert missing.status_code == 422 and "reason" in missing.get_json()["error"]["fields"]
+    assert decide({"decision": "maybe"}).status_code == 422
+    decided = decide({"decision": "different_person", "reason": "Distinta madre"})
+    assert decided.status_code == 200 and decided.get_json()["possible_duplicates"] == []
+    assert decide({"decision": "same_person"}).status_code == 409
+    other = _auth(client, make.user(Role.CASE_MANAGER, org=make.org()))
+    assert decide({"decision": "same_person"}, other).status_code == 404
+    unknown = client.post(url, json={"candidate_id": str(uuid.uuid4()),
+                                     "decision": "same_person"}, headers=headers)
+    assert unknown.status_code == 404
+    malformed = client.post(url, json={"candidate_id": "x", "decision": "same_person"},
+                            headers=headers)
+    assert malformed.status_code == 422
