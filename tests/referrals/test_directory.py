@@ -7,7 +7,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 
 from fieldapp.accounts.models import Organization
 from fieldapp.accounts.roles import Role
@@ -82,8 +82,9 @@ def test_every_problem_of_the_hsds_fields_at_once(network):
     assert set(errors) == {"url", "email", "phone", "description", "schedule.0.byday",
                            "schedule.0.opens_at", "schedule.1.closes_at", "schedule.2.byday",
                            "schedule.2.opens_at", "schedule.2.closes_at", "schedule.3.byday"}
-    assert errors["schedule.1.closes_at"] == [
-        "The closing time must be after the opening time."]
+    with force_locale("es"):
+        after = gettext("The closing time must be after the opening time.")
+    assert errors["schedule.1.closes_at"] == [after]
     assert "HH:MM" in errors["schedule.0.opens_at"][0]
     too_many = _errors({**_base(org), "schedule": [HSDS_FIELDS["schedule"][1]] * 8})
     assert list(too_many) == ["schedule"]
@@ -213,7 +214,7 @@ def test_the_form_puts_each_problem_on_its_row(client, network):
     page = assert_one_round(response, "email", "url", "schedule-2-closes_at")
     summary = page.summary().all_text()
     assert "Opening hours 3 – Closes at: The closing time must be after the opening time." \
-        in summary
+        in summary  # the page is read in English here
     assert page.value("schedule-2-opens_at") == "13:00"  # what was typed stays
     db.session.expire_all()
     assert db.session.get(Service, service.id).schedule_rows == []
