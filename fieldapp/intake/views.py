@@ -307,8 +307,3 @@ def revoke_device(device_id: uuid.UUID) -> Response:
         flash(_("Phone revoked: what it sends from now on waits for a case manager."),
               "success")
     return redirect(url_for("intake.devices"))
-
-
-@bp.app_template_global()
-def intake_decision_form() -> DuplicateDecisionForm:
-    return DuplicateDecisionForm(formdata=None)
