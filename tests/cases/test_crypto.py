@@ -88,16 +88,16 @@ def test_blind_index_normalized_keyed_and_truncated(crypto):
     assert len(values) > 190  # spread out, not constant
 
 
-# One key ring for every example: generating one makes an RSA intake key pair, too slow
-# to repeat a hundred times within Hypothesis' deadline.
-_ANY_TEXT_CRYPTO: list[CryptoManager] = []
+@pytest.fixture(scope="module")
+def any_text_crypto() -> CryptoManager:
+    """One key ring for every example, made outside them: generating one makes an RSA
+    intake key pair, too slow for Hypothesis' deadline."""
+    return CryptoManager(KeyRing.generate())
 
 
 @given(st.text(max_size=200))
-def test_seal_open_any_text(text):
-    if not _ANY_TEXT_CRYPTO:
-        _ANY_TEXT_CRYPTO.append(CryptoManager(KeyRing.generate()))
-    crypto = _ANY_TEXT_CRYPTO[0]
+def test_seal_open_any_text(any_text_crypto, text):
+    crypto = any_text_crypto
     dek = crypto.new_data_key()
     blob = crypto.seal(dek, table="t", column="c", record_id="i", value=text)
     assert crypto.open(dek, table="t", column="c", record_id="i", blob=blob) == text
