@@ -21,7 +21,7 @@ from fieldapp.crypto.keyring import KEY_BYTES, new_kek_id
 from fieldapp.db import utcnow
 from fieldapp.extensions import db, keys
 from fieldapp.intake.models import DuplicateReview, IntakeRecord, IntakeRecordKey
-from fieldapp.referrals.models import Referral, ReferralKey
+from fieldapp.referrals.models import Referral, ReferralKey, ReferralUpdate
 from fieldapp.sealing import sealed_names
 
 
@@ -214,31 +214,36 @@ def verify(*, batch: int = 500) -> VerifyReport:
     report = VerifyReport()
     for cases in _readable(Case, batch, selectinload(Case.household), selectinload(Case.flags)):
         for case in cases:
-            report.records += 1
-            try:
-                case.data_key()
-            except DecryptionError:
-                report.failures.append(f"cases {case.id} data_key")
+            if not _opens(report, "cases", case):
                 continue
             _check(report, Case, case)
             for member in case.household:
                 _check(report, HouseholdMember, member)
             for flag in case.flags:
                 _check(report, CaseFlag, flag)
-    for referrals in _readable(Referral, batch):
+    for referrals in _readable(Referral, batch, selectinload(Referral.updates)):
         for referral in referrals:
-            report.records += 1
-            try:
-                referral.data_key()
-            except DecryptionError:
-                report.failures.append(f"referrals {referral.id} data_key")
+            if not _opens(report, "referrals", referral):
                 continue
             _check(report, Referral, referral)
+            for update in referral.updates:  # the follow-up log, under the referral's key
+                _check(report, ReferralUpdate, update)
     _verify_intake(report)
     audit.record("keys.verified", details={"records": report.records, "fields": report.fields,
                                            "failures": len(report.failures)})
     db.session.commit()
     return report
+
+
+def _opens(report: VerifyReport, table: str, record: Any) -> bool:
+    """Count a record and unwrap its data key; a key that does not open is a failure."""
+    report.records += 1
+    try:
+        record.data_key()
+    except DecryptionError:
+        report.failures.append(f"{table} {record.id} data_key")
+        return False
+    return True
 
 
 def _verify_intake(report: VerifyReport) -> None:
@@ -247,13 +252,8 @@ def _verify_intake(report: VerifyReport) -> None:
     waiting = db.session.scalars(sa.select(IntakeRecord).where(
         IntakeRecord.body_enc.is_not(None)).order_by(IntakeRecord.id)).all()
     for record in waiting:
-        report.records += 1
-        try:
-            record.data_key()
-        except DecryptionError:
-            report.failures.append(f"intake_records {record.id} data_key")
-            continue
-        _check(report, IntakeRecord, record)
+        if _opens(report, "intake_records", record):
+            _check(report, IntakeRecord, record)
     reviews = db.session.scalars(sa.select(DuplicateReview).where(
         DuplicateReview.reason_enc.is_not(None)).order_by(DuplicateReview.id)).all()
     for review in reviews:

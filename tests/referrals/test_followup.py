@@ -363,3 +363,22 @@ def test_the_referrals_of_a_case_for_those_who_see_the_case(app, network, child_
         client = app.test_client()
         assert client.get(url, headers=_auth(client, network["people"][who])).status_code \
             == status, who
+
+
+def test_keys_verify_opens_the_follow_up_log(network, child_case):
+    """`flask keys verify` opens every update's text; moved ciphertext is reported by id."""
+    from fieldapp.keyops import services as keyops
+
+    worker = network["people"]["worker"]
+    referral = services.create_referral(worker, child_case, network["services"]["child"],
+                                        flags=["UNACCOMPANIED_CHILD"], given_by="guardian",
+                                        scope=["risk_summary"], note=None)
+    first = followup.add_update(worker, referral, kind="note", text="Llamó la tía")
+    second = followup.add_update(worker, referral, kind="note", text="Cita el lunes")
+    db.session.commit()
+    first_id, second_id = first.id, second.id
+    assert keyops.verify().failures == []
+    moved = db.session.get(ReferralUpdate, first_id).text_enc
+    db.session.get(ReferralUpdate, second_id).text_enc = moved  # bound to the other row
+    db.session.commit()
+    assert keyops.verify().failures == [f"referral_updates {second_id} text"]
