@@ -217,6 +217,9 @@ def test_register_two_people_without_signal_then_sync(live_server, page_factory,
     _ready_for_offline(page, live_server, app)
 
     page.context.set_offline(True)
+    # A request the phone sent while still online (the service worker checking the
+    # session, say) may arrive just after the cut: let it land before watching.
+    page.wait_for_timeout(1500)
     reached = _watch_server(app, monkeypatch)
     reloaded = page.reload()
     # The kept empty page (the server marked it for keeping), not a fresh one.
