@@ -101,11 +101,18 @@ class BaseConfig:
     NOTICE_MAX_ATTEMPTS = 10
     NOTICE_RETRY_SECONDS = 60
 
+    # Roles whose users must set up a second factor (TOTP or a passkey) before reaching
+    # anything else (FIELDAPP_2FA_REQUIRED_ROLES, comma-separated; empty or "none": no
+    # role must). Every user may set one up whatever this says.
+    TWO_FACTOR_REQUIRED_ROLES: tuple[str, ...] = (
+        "admin", "org_admin", "case_manager", "supervisor")
+
 
 class DevelopmentConfig(BaseConfig):
     SESSION_COOKIE_SECURE = False  # served over plain http on 127.0.0.1
     FIELDAPP_GENERATE_KEY_FILE = True
     FIELDAPP_DEMO_DATA = True
+    TWO_FACTOR_REQUIRED_ROLES: tuple[str, ...] = ()  # the demo logs in with a password
 
 
 class TestingConfig(BaseConfig):
@@ -117,6 +124,7 @@ class TestingConfig(BaseConfig):
     ARGON2_PARALLELISM = 1
     LOGIN_RATE_LIMIT_CLIENT = "10000 per minute"
     LOGIN_RATE_LIMIT_ACCOUNT = "10000 per minute"
+    TWO_FACTOR_REQUIRED_ROLES: tuple[str, ...] = ()  # the policy's tests set it
 
 
 class ProductionConfig(BaseConfig):
@@ -154,6 +162,19 @@ def _flag(value: str) -> bool:
     return value.lower() in ("1", "true", "yes")
 
 
+ROLE_NAMES = ("admin", "org_admin", "supervisor", "case_manager", "field_worker",
+              "service_provider")
+
+
+def _role_list(value: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip() for n in value.split(",") if n.strip()))
+    if names in ((), ("none",)):
+        return ()
+    if any(n not in ROLE_NAMES for n in names):
+        raise ValueError("unknown role")
+    return names
+
+
 # Environment variable -> (setting, parser)
 _ENV_OVERRIDES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SECRET_KEY": ("SECRET_KEY", str),
@@ -180,7 +201,11 @@ _ENV_OVERRIDES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAIL_DEFAULT_SENDER": ("MAIL_DEFAULT_SENDER", str),
     "MAIL_TIMEOUT": ("MAIL_TIMEOUT", _positive),
     "NOTICE_MAX_ATTEMPTS": ("NOTICE_MAX_ATTEMPTS", _positive),
+    "FIELDAPP_2FA_REQUIRED_ROLES": ("TWO_FACTOR_REQUIRED_ROLES", _role_list),
 }
+# Settings for which an empty value means something (no role must use 2FA), instead of
+# "not set".
+_EMPTY_ALLOWED = frozenset({"FIELDAPP_2FA_REQUIRED_ROLES"})
 
 
 def load_config(name: str | None = None, *,
@@ -190,7 +215,7 @@ def load_config(name: str | None = None, *,
     variables: dict[str, str] = {}
     if instance_path is not None:
         variables.update(read_instance_settings(instance_path))
-    variables.update({k: v for k, v in os.environ.items() if v != ""})
+    variables.update({k: v for k, v in os.environ.items() if v != "" or k in _EMPTY_ALLOWED})
     name = name or variables.get("FIELDAPP_ENV") or "production"
     if name not in CONFIGS:
         raise ConfigurationError(f"Refusing to start: FIELDAPP_ENV is {name!r}, which is "

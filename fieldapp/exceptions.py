@@ -41,3 +41,17 @@ class LoginFailed(DomainError):
 
     code = "invalid_credentials"
     status = 401
+
+
+class SecondFactorRequired(LoginFailed):
+    """The password was right, but the account has a second factor: send a code too."""
+
+    code = "second_factor_required"
+
+
+class FreshSecondFactorRequired(DomainError):
+    """A dangerous act (export, role change, password reset, key operation) needs a
+    second factor proved within the last few minutes."""
+
+    code = "fresh_second_factor_required"
+    status = 403

@@ -11,8 +11,10 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldapp.accounts.roles import Role
+from fieldapp.crypto import WrappedKey
 from fieldapp.db import UTCDateTime, utcnow
-from fieldapp.extensions import db
+from fieldapp.extensions import db, keys
+from fieldapp.sealing import Sealed
 from fieldapp.times import default_zone
 
 
@@ -87,6 +89,9 @@ class User(UserMixin, db.Model):
     must_change_password: Mapped[bool] = mapped_column(sa.Boolean, default=False,
                                                        server_default=sa.false())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When an administrator last removed this user's second factors; the user is told
+    # at the next login, then it is cleared (the audit event stays).
+    second_factor_reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organization: Mapped[Organization] = relationship(back_populates="users")
@@ -132,6 +137,9 @@ class UserSession(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When this session last proved a second factor (login, or confirming again before
+    # a dangerous act); None: password only.
+    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(db.Model):
@@ -148,5 +156,76 @@ class ApiToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the token was issued against a second factor; None: password only.
+    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class TotpCredential(db.Model):
+    """A user's TOTP secret (RFC 6238), sealed under a data key of its own that the key
+    ring wraps (like a case's). Pending until a first code confirms it.
+
+    `last_step` is the latest 30-second step a code was accepted for: a code is never
+    accepted twice, and no older one after it."""
+
+    __tablename__ = "totp_credentials"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    kek_id: Mapped[str] = mapped_column(sa.String(40), index=True)
+    wrapped: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    rewrapped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    secret_enc: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    secret = Sealed("secret")
+
+    def data_key(self) -> bytes:
+        cached = self.__dict__.get("_data_key")
+        if cached is None:
+            cached = keys.crypto.unwrap(WrappedKey(self.kek_id, self.wrapped),
+                                        owner="totp", owner_id=str(self.id))
+            self.__dict__["_data_key"] = cached
+        return cached
+
+    def new_data_key(self) -> None:
+        plain = keys.crypto.new_data_key()
+        wrapped = keys.crypto.wrap(plain, owner="totp", owner_id=str(self.id))
+        self.kek_id, self.wrapped = wrapped.kek_id, wrapped.blob
+        self.__dict__["_data_key"] = plain
+
+
+class RecoveryCode(db.Model):
+    """A single-use recovery code: only a SHA-256 of (user id, code) is kept. Codes carry
+    100 random bits, so a plain hash is enough (nothing to guess from it)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Passkey(db.Model):
+    """A WebAuthn credential registered as a second factor. The public key is not
+    secret; the label is the user's own name for the device."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    credential_id: Mapped[bytes] = mapped_column(sa.LargeBinary, unique=True)
+    public_key: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    sign_count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    transports: Mapped[str] = mapped_column(sa.String(200), default="")
+    label: Mapped[str] = mapped_column(sa.String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -50,14 +50,14 @@ def find_user_by_email(email: str) -> User | None:
 
 # -- logging in ---------------------------------------------------------------------------
 
-def authenticate(email: str, password: str, *, channel: str) -> User:
-    """Return the user, or raise LoginFailed with one message whatever the cause.
+def check_password(email: str, password: str, *, channel: str) -> User:
+    """The first step of a login: return the user whose password this is, or raise
+    LoginFailed with one message whatever the cause (unknown, wrong, locked, inactive).
 
-    Counts failures on the account and locks it for LOGIN_LOCKOUT_DURATION after
-    LOGIN_LOCKOUT_THRESHOLD consecutive failures. Records login.ok / login.failed.
-    The caller commits in both cases (a failure must still be recorded).
+    A wrong password counts on the account (`count_failed_login`). A right one does not
+    yet clear the count: that waits for `finish_login`, after the second factor, so
+    that someone holding the password cannot guess codes without limit.
     """
-    cfg = current_app.config
     now = utcnow()
     user = find_user_by_email(email) if email else None
     if user is None:
@@ -65,48 +65,83 @@ def authenticate(email: str, password: str, *, channel: str) -> User:
         audit.record("login.failed", allowed=False, details={"reason": "unknown_account",
                                                                "channel": channel})
         raise LoginFailed(GENERIC_LOGIN_ERROR)
-
-    locked = user.locked_until is not None and user.locked_until > now
+    locked = is_locked(user, now)
     ok = passwords.verify_password(user.password_hash, password)
     if locked or not ok or not user.active:
         reason = "locked" if locked else ("inactive" if ok else "wrong_password")
         if not ok and not locked:
-            user.failed_logins += 1
-            if user.failed_logins >= cfg["LOGIN_LOCKOUT_THRESHOLD"]:
-                user.locked_until = now + cfg["LOGIN_LOCKOUT_DURATION"]
-                user.failed_logins = 0
-                audit.record("account.locked", object_type="user", object_id=user.id,
-                             organization_id=user.organization_id, allowed=False)
-        audit.record("login.failed", object_type="user", object_id=user.id,
-                     organization_id=user.organization_id, allowed=False,
-                     details={"reason": reason, "channel": channel})
+            count_failed_login(user, reason=reason, channel=channel)
+        else:
+            audit.record("login.failed", object_type="user", object_id=user.id,
+                         organization_id=user.organization_id, allowed=False,
+                         details={"reason": reason, "channel": channel})
         raise LoginFailed(GENERIC_LOGIN_ERROR)
-
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
+    return user
+
+
+def is_locked(user: User, now: datetime | None = None) -> bool:
+    return user.locked_until is not None and user.locked_until > (now or utcnow())
+
+
+def count_failed_login(user: User, *, reason: str, channel: str) -> None:
+    """A wrong password or a wrong second-factor code: counted alike, and the account is
+    locked for LOGIN_LOCKOUT_DURATION after LOGIN_LOCKOUT_THRESHOLD in a row."""
+    cfg = current_app.config
+    user.failed_logins += 1
+    if user.failed_logins >= cfg["LOGIN_LOCKOUT_THRESHOLD"]:
+        user.locked_until = utcnow() + cfg["LOGIN_LOCKOUT_DURATION"]
+        user.failed_logins = 0
+        audit.record("account.locked", object_type="user", object_id=user.id,
+                     organization_id=user.organization_id, allowed=False)
+    audit.record("login.failed", object_type="user", object_id=user.id,
+                 organization_id=user.organization_id, allowed=False,
+                 details={"reason": reason, "channel": channel})
+
+
+def finish_login(user: User, *, channel: str, second_factor: str | None = None) -> None:
+    """Every step passed: clear the failure count and record login.ok (with the second
+    factor used, if any: totp, recovery_code or passkey)."""
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = utcnow()
+    details = {"channel": channel}
+    if second_factor:
+        details["second_factor"] = second_factor
     audit.record("login.ok", actor=user, object_type="user", object_id=user.id,
-                 details={"channel": channel})
+                 details=details)
+
+
+def authenticate(email: str, password: str, *, channel: str) -> User:
+    """Password-only login (accounts without a second factor; tests and tools).
+    The caller commits in both cases (a failure must still be recorded)."""
+    user = check_password(email, password, channel=channel)
+    finish_login(user, channel=channel)
     return user
 
 
 # -- browser sessions ---------------------------------------------------------------------
 
-def start_session(user: User) -> str:
-    """Create a server-side session; return the random identifier for the cookie."""
+def start_session(user: User, *, second_factor: bool = False) -> str:
+    """Create a server-side session; return the random identifier for the cookie.
+    `second_factor`: the login proved one (the session starts fresh)."""
     token = secrets.token_urlsafe(32)
-    db.session.add(UserSession(token_hash=_token_hash(token), user_id=user.id))
+    db.session.add(UserSession(token_hash=_token_hash(token), user_id=user.id,
+                               second_factor_at=utcnow() if second_factor else None))
     db.session.flush()
     return token
+
+
+def find_session(token: str) -> UserSession | None:
+    return db.session.scalar(sa.select(UserSession).where(
+        UserSession.token_hash == _token_hash(token)))
 
 
 def resolve_session(token: str) -> User | None:
     """The user of a live session, or None when unknown, revoked or timed out."""
     cfg = current_app.config
-    row = db.session.scalar(sa.select(UserSession).where(
-        UserSession.token_hash == _token_hash(token)))
+    row = find_session(token)
     if row is None:
         return None
     now = utcnow()
@@ -142,10 +177,13 @@ def end_all_sessions(user: User) -> None:
 
 # -- API tokens ---------------------------------------------------------------------------
 
-def issue_token(user: User) -> tuple[str, datetime]:
+def issue_token(user: User, *, second_factor: bool = False) -> tuple[str, datetime]:
+    """`second_factor`: the request proved one (the token starts fresh)."""
     token = "fa_" + secrets.token_urlsafe(32)
-    expires_at = utcnow() + current_app.config["API_TOKEN_TTL"]
-    row = ApiToken(token_hash=_token_hash(token), user_id=user.id, expires_at=expires_at)
+    now = utcnow()
+    expires_at = now + current_app.config["API_TOKEN_TTL"]
+    row = ApiToken(token_hash=_token_hash(token), user_id=user.id, expires_at=expires_at,
+                   second_factor_at=now if second_factor else None)
     db.session.add(row)
     db.session.flush()
     audit.record("token.issued", actor=user, object_type="api_token", object_id=row.id)

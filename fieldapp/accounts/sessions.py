@@ -83,11 +83,12 @@ def load_user_from_request(req: object) -> User | None:
     return _session_user()
 
 
-def begin(user: User) -> None:
-    """A fresh cookie at login: nothing of the anonymous session carries over."""
+def begin(user: User, *, second_factor: bool = False) -> None:
+    """A fresh cookie at login: nothing of the anonymous session carries over.
+    `second_factor`: the login proved one (the session starts fresh)."""
     locale = session.get("locale")
     session.clear()
-    session[SESSION_KEY] = services.start_session(user)
+    session[SESSION_KEY] = services.start_session(user, second_factor=second_factor)
     if locale and not user.locale:
         session["locale"] = locale
 
@@ -115,10 +116,48 @@ def require_password_change() -> Response | None:
     return redirect(url_for("accounts.change_password"))
 
 
+# What a user who must set up a second factor may still reach: the enrolment (page or
+# API, TOTP or passkey), reading one's account, logging out, the language.
+ENROLMENT_ENDPOINTS = frozenset({
+    "static", "accounts.logout", "i18n.switch", "api.revoke_current_token",
+    "api.get_account", "api.begin_totp", "api.confirm_totp",
+})
+ENROLMENT_REQUIRED = _l("Your role requires a second factor: set up an authenticator app "
+                        "or a passkey before doing anything else.")
+
+
+def enrolment_endpoint(view: F) -> F:
+    """Mark a view as part of setting up a second factor: reachable by a user whose role
+    requires one and who has none yet (everything else is not)."""
+    view.two_factor_enrolment = True  # type: ignore[attr-defined]
+    return view
+
+
+def require_enrolment() -> Response | None:
+    """before_request: a user whose role requires a second factor (FIELDAPP_2FA_REQUIRED_
+    ROLES) and has none reaches only enrolment: the browser is sent to the security page,
+    the API answers 403 second_factor_enrolment_required."""
+    from fieldapp.accounts import two_factor
+
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in ENROLMENT_ENDPOINTS:
+        return None
+    view = current_app.view_functions.get(endpoint)
+    if getattr(view, "authz_rule", None) == authz.PUBLIC or getattr(
+            view, "two_factor_enrolment", False):
+        return None
+    if not current_user.is_authenticated or not two_factor.must_enrol(current_user):
+        return None
+    if authz.is_api_request():
+        return api_error(403, "second_factor_enrolment_required", ENROLMENT_REQUIRED)
+    return redirect(url_for("accounts.security"))
+
+
 def init_app(app: Flask) -> None:
     login_manager.request_loader(load_user_from_request)
     # Registered before the authorization rule is checked (create_app adds it later).
     app.before_request(require_password_change)
+    app.before_request(require_enrolment)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Log in to continue.")
     login_manager.session_protection = None  # our server-side sessions do this job

@@ -1,6 +1,7 @@
 """The JSON API under /api/v1 (contract: docs/api.md). Thin endpoints over the services."""
 
 from fieldapp.api import (  # noqa: F401  (registers routes)
+    account,
     audit,
     auth,
     cases,

@@ -8,11 +8,15 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from fieldapp import authz
-from fieldapp.accounts import services
+from fieldapp.accounts import services, two_factor
+from fieldapp.accounts.models import User
 from fieldapp.accounts.views import login_limits
 from fieldapp.api.blueprint import bp, json_body
-from fieldapp.exceptions import LoginFailed, ValidationFailed
+from fieldapp.exceptions import LoginFailed, SecondFactorRequired, ValidationFailed
 from fieldapp.extensions import db
+
+SECOND_FACTOR_REQUIRED = _l("This account has a second factor: send \"otp\" (the code of "
+                            "the authenticator app) or \"recovery_code\" as well.")
 
 
 @bp.post("/auth/tokens")
@@ -27,13 +31,31 @@ def create_token() -> tuple[Response, int]:
     if missing:
         raise ValidationFailed(_l("Some fields need attention."), fields=missing)
     try:
-        user = services.authenticate(email, password, channel="api")
+        user, second_factor = _log_in(email, password, data.get("otp"),
+                                      data.get("recovery_code"))
     except LoginFailed:
         db.session.commit()  # the failure count and the audit event
         raise
-    token, expires_at = services.issue_token(user)
+    token, expires_at = services.issue_token(user, second_factor=second_factor is not None)
     db.session.commit()
     return jsonify({"token": token, "expires_at": expires_at.isoformat()}), 201
+
+
+def _log_in(email: str, password: str, otp: object,
+            recovery_code: object) -> tuple[User, str | None]:
+    """Password, then (for an account with a second factor) a TOTP or recovery code:
+    no token without it. A wrong code counts like a wrong password."""
+    user = services.check_password(email, password, channel="api")
+    second_factor = None
+    if two_factor.is_enrolled(user):
+        if otp in (None, "") and recovery_code in (None, ""):
+            raise SecondFactorRequired(SECOND_FACTOR_REQUIRED)
+        second_factor = two_factor.verify_code(user, otp=otp, recovery_code=recovery_code)
+        if second_factor is None:
+            services.count_failed_login(user, reason="wrong_second_factor", channel="api")
+            raise LoginFailed(services.GENERIC_LOGIN_ERROR)
+    services.finish_login(user, channel="api", second_factor=second_factor)
+    return user, second_factor
 
 
 @bp.delete("/auth/tokens/current")

@@ -71,7 +71,14 @@ def _document() -> dict[str, Any]:
                 "summary": "Issue a bearer token", "security": [],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["email", "password"],
-                    "properties": {"email": {"type": "string"}, "password": {"type": "string"}}}}}},
+                    "properties": {
+                        "email": {"type": "string"}, "password": {"type": "string"},
+                        "otp": {"type": "string", "description":
+                                "the authenticator app's 6-digit code (accounts with a "
+                                "second factor; each code works once)"},
+                        "recovery_code": {"type": "string", "description":
+                                          "one of the account's recovery codes (single use)"},
+                    }}}}},
                 "responses": {"201": {"description": "Token issued", "content": {
                     "application/json": {"schema": {"type": "object",
                                                      "required": ["token", "expires_at"],
@@ -94,6 +101,7 @@ def _document() -> dict[str, Any]:
                 "responses": {"200": {"description": "A page of events", "content": {
                     "application/json": {"schema": _paged("#/components/schemas/AuditEvent")}}},
                     **_error_responses(400, 401, 403)}}},
+            **_account_paths(),
             **_case_paths(),
             **_referral_paths(),
             **_referral_work_paths(),
@@ -432,6 +440,57 @@ def _directory_fields() -> dict[str, Any]:
         "city": text(100, "town or city"),
         "state_province": text(100, "department, state or province"),
         "postal_code": text(20, "postal code"),
+    }
+
+
+def _account_paths() -> dict[str, Any]:
+    """One's own account and its second factors (docs/api.md, "Two-factor sign-in")."""
+    password = {"password": {"type": "string", "description": "the account's password"}}
+    body = {"type": "object", "required": ["id", "email", "name", "organization_id",
+                                           "roles", "two_factor"], "properties": {
+        "id": {"type": "string", "format": "uuid"}, "email": {"type": "string"},
+        "name": {"type": "string"}, "organization_id": {"type": "string", "format": "uuid"},
+        "roles": {"type": "array", "items": {"type": "string"}},
+        "two_factor": {"type": "object", "required": ["totp", "passkeys"], "properties": {
+            "totp": {"type": "boolean"}, "passkeys": {"type": "integer"}}}}}
+    return {
+        "/account": {"get": {
+            "summary": "The caller's account and which second factors it has",
+            "responses": {"200": {"description": "The account",
+                                  "content": {"application/json": {"schema": body}}},
+                          **_error_responses(401)}}},
+        "/account/2fa/totp": {"post": {
+            "summary": "Start TOTP enrolment (pending until confirmed); 409 when one is "
+                       "already confirmed",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["password"], "properties": password}}}},
+            "responses": {"201": {"description": "The secret (RFC 6238: SHA-1, 6 digits, "
+                                                 "30 s) and its otpauth URI",
+                                  "content": {"application/json": {"schema": {
+                                      "type": "object", "required": ["secret", "otpauth_uri"],
+                                      "properties": {"secret": {"type": "string"},
+                                                     "otpauth_uri": {"type": "string"}}}}}},
+                          **_error_responses(400, 401, 403, 409, 422)}}},
+        "/account/2fa/totp/confirm": {"post": {
+            "summary": "Confirm TOTP enrolment with a first code; ten recovery codes, "
+                       "shown once",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["code"],
+                "properties": {"code": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "Recovery codes", "content": {
+                "application/json": {"schema": {
+                    "type": "object", "required": ["recovery_codes"], "properties": {
+                        "recovery_codes": {"type": "array", "items": {"type": "string"},
+                                           "minItems": 10, "maxItems": 10}}}}}},
+                          **_error_responses(400, 401, 403, 409, 422)}}},
+        "/account/2fa": {"delete": {
+            "summary": "Remove the caller's TOTP and recovery codes (password and a "
+                       "current code)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["password", "otp"],
+                "properties": {**password, "otp": {"type": "string"}}}}}},
+            "responses": {"204": {"description": "Removed"},
+                          **_error_responses(400, 401, 403, 409, 422)}}},
     }
 
 

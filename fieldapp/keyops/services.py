@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from fieldapp.accounts.models import TotpCredential
 from fieldapp.audit import services as audit
 from fieldapp.cases.models import Case, CaseFlag, CaseKey, HouseholdMember
 from fieldapp.crypto import DecryptionError, KeyRingError, WrappedKey
@@ -38,7 +39,8 @@ class WrappedKeyTable:
 def wrapped_key_tables() -> list[WrappedKeyTable]:
     return [WrappedKeyTable(CaseKey, "case", CaseKey.case_id),
             WrappedKeyTable(ReferralKey, "referral", ReferralKey.referral_id),
-            WrappedKeyTable(IntakeRecordKey, "intake_record", IntakeRecordKey.record_id)]
+            WrappedKeyTable(IntakeRecordKey, "intake_record", IntakeRecordKey.record_id),
+            WrappedKeyTable(TotpCredential, "totp", TotpCredential.id)]
 
 
 def keys_in_use() -> dict[str, int]:
