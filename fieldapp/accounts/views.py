@@ -143,3 +143,7 @@ def profile() -> Response | tuple[str, int] | str:
     if checkable(form):  # one round: the service's verdict on what was sent, too
         merge_errors(form, services.work_phone_errors(form.work_phone.data))
     return render_template("accounts/profile.html", form=form), render_status(form)
+
+
+# The security page (second factors) and passkeys add their routes to this blueprint.
+from fieldapp.accounts import passkey_views, security_views  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Passkeys (WebAuthn) as a second factor (filled in next)."""
