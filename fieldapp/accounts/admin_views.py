@@ -19,10 +19,11 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from fieldapp import authz, times
-from fieldapp.accounts import services
+from fieldapp.accounts import login_flow, services, two_factor
 from fieldapp.accounts.forms import (
     OrganizationForm,
     PasswordResetForm,
+    SecondFactorResetForm,
     UserCreateForm,
     UserEditForm,
     UserStatusForm,
@@ -211,7 +212,14 @@ def user_edit(user_id: uuid.UUID) -> View:
     form = UserEditForm(name=user.name, roles=[r.value for r in user.roles])
     form.roles.choices = _role_choices(user.organization)
     values = {"roles": _roles(form.roles.data), "actor_password": form.actor_password.data}
+    changes_roles = form.is_submitted() and values["roles"] != set(user.roles)
     if form.validate_on_submit():
+        fresh = _fresh_errors(form) if changes_roles else {}
+        if fresh:
+            db.session.commit()  # a wrong code counts toward the lockout
+            merge_errors(form, {**services.user_update_errors(current_user, user, **values),
+                                **fresh})
+            return _user_page(user, form=form), 422
         try:
             with _refusal_audited("users.edit", user.id):
                 services.update_user(current_user, user, name=form.name.data or "", **values)
@@ -224,19 +232,40 @@ def user_edit(user_id: uuid.UUID) -> View:
         return redirect(url_for("admin.user_edit", user_id=user.id))
     if checkable(form):
         merge_errors(form, services.user_update_errors(current_user, user, **values))
+        if changes_roles:
+            merge_errors(form, _fresh_needed(form))
     return _user_page(user, form=form), render_status(form)
 
 
+def _fresh_errors(form: Any) -> dict[str, list]:
+    """The acting administrator's second factor, proved in the last 5 minutes or by the
+    code in this form (login_flow.fresh_errors). The caller commits (a wrong code counts)."""
+    return login_flow.fresh_errors(current_user._get_current_object(),
+                                   form.second_factor_code.data)
+
+
+def _fresh_needed(form: Any) -> dict[str, list]:
+    """For the one-round check of a form that failed elsewhere: say the code is needed,
+    without spending the one typed (it is checked when the rest is right)."""
+    if form.second_factor_code.data or not login_flow.needs_fresh(current_user):
+        return {}
+    return {"second_factor_code": [login_flow.FRESH_NEEDED]}
+
+
 def _user_page(user: User, *, form: UserEditForm | None = None,
-               reset_form: PasswordResetForm | None = None) -> str:
+               reset_form: PasswordResetForm | None = None,
+               sf_form: SecondFactorResetForm | None = None) -> str:
     if form is None:
         form = UserEditForm(formdata=None, name=user.name,
                             roles=[r.value for r in user.roles])
         form.roles.choices = _role_choices(user.organization)
-    return render_template("accounts/user_edit.html", user=user, form=form,
-                           role_labels=ROLE_LABELS, status_form=UserStatusForm(),
-                           reset_form=reset_form or PasswordResetForm(formdata=None,
-                                                                      prefix="reset"))
+    return render_template(
+        "accounts/user_edit.html", user=user, form=form, role_labels=ROLE_LABELS,
+        status_form=UserStatusForm(),
+        reset_form=reset_form or PasswordResetForm(formdata=None, prefix="reset"),
+        sf_form=sf_form or SecondFactorResetForm(formdata=None, prefix="sfreset"),
+        two_factor_status=two_factor.status(user),
+        needs_fresh=login_flow.needs_fresh(current_user._get_current_object()))
 
 
 @bp.post("/users/<uuid:user_id>/status")
@@ -262,6 +291,12 @@ def user_password(user_id: uuid.UUID) -> View:
     form = PasswordResetForm(prefix="reset")
     values = {"new": form.new_password.data or "", "actor_password": form.actor_password.data}
     if form.validate_on_submit():
+        fresh = _fresh_errors(form)
+        if fresh:
+            db.session.commit()  # a wrong code counts toward the lockout
+            merge_errors(form, {**services.reset_password_errors(current_user, user, **values),
+                                **fresh})
+            return _user_page(user, reset_form=form), 422
         try:
             with _refusal_audited("users.edit", user.id):
                 services.reset_password(current_user, user, **values)
@@ -275,4 +310,35 @@ def user_password(user_id: uuid.UUID) -> View:
         return redirect(url_for("admin.user_edit", user_id=user.id))
     if checkable(form):
         merge_errors(form, services.reset_password_errors(current_user, user, **values))
+        merge_errors(form, _fresh_needed(form))
     return _user_page(user, reset_form=form), 422
+
+
+@bp.post("/users/<uuid:user_id>/second-factor")
+@authz.rule("users.edit")
+def user_second_factor_reset(user_id: uuid.UUID) -> View:
+    """Remove every second factor of a user who lost them (two_factor.reset): their
+    sessions end; they are told at the next login."""
+    user = authz.get_or_404(User, user_id, "users.edit")
+    with _refusal_audited("users.edit", user.id):
+        services.require_manageable(current_user, user)
+    form = SecondFactorResetForm(prefix="sfreset")
+    if form.validate_on_submit():
+        fresh = _fresh_errors(form)
+        if fresh:
+            db.session.commit()  # a wrong code counts toward the lockout
+            merge_errors(form, fresh)
+            return _user_page(user, sf_form=form), 422
+        try:
+            with _refusal_audited("users.edit", user.id):
+                two_factor.reset(current_user, user, actor_password=form.actor_password.data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_field_errors(form, exc)
+            return _user_page(user, sf_form=form), 422
+        db.session.commit()
+        flash(_("Second factor removed; the user's sessions have ended. They will be told "
+                "when they next log in."), "success")
+        return redirect(url_for("admin.user_edit", user_id=user.id))
+    merge_errors(form, _fresh_needed(form))
+    return _user_page(user, sf_form=form), 422

@@ -40,6 +40,17 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
+class SecondFactorForm(FlaskForm):
+    """The login's second step, and confirming it is you before a dangerous act."""
+
+    code = StringField(_l("Code from your authenticator app, or a recovery code"),
+                       validators=[DataRequired(), Length(max=64)],
+                       render_kw={"autocomplete": "one-time-code", "autocapitalize": "none",
+                                  "spellcheck": "false"})
+    next = HiddenField()
+    submit = SubmitField(_l("Continue"))
+
+
 class LanguageForm(FlaskForm):
     language = RadioField(
         _l("Language"),
@@ -121,6 +132,17 @@ class UserCreateForm(FlaskForm):
     submit = SubmitField(_l("Create user"))
 
 
+def second_factor_code_field() -> StringField:
+    """Next to a dangerous act (roles, passwords): shown when the session has not proved a
+    second factor in the last 5 minutes (login_flow.fresh_errors)."""
+    return StringField(
+        _l("Code from your authenticator app"), validators=[Optional(), Length(max=64)],
+        description=_l("Changing roles and passwords needs your second factor again. "
+                       "A recovery code works too."),
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "none",
+                   "spellcheck": "false"})
+
+
 class UserEditForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     roles = MultiCheckboxField(_l("Roles"), choices=choices(ROLE_LABELS.items()),
@@ -129,7 +151,19 @@ class UserEditForm(FlaskForm):
         _l("Your own password"),
         description=_l("Needed when you change roles."),
         render_kw={"autocomplete": "current-password"})
+    second_factor_code = second_factor_code_field()
     submit = SubmitField(_l("Save"))
+
+
+class SecondFactorResetForm(FlaskForm):
+    """Remove every second factor of a user who lost them (use with prefix="sfreset")."""
+
+    actor_password = PasswordField(
+        _l("Your own password"),
+        description=_l("Needed to reset someone's second factor."),
+        validators=[RequiredMark()], render_kw={"autocomplete": "current-password"})
+    second_factor_code = second_factor_code_field()
+    submit = SubmitField(_l("Reset second factor"))
 
 
 class UserStatusForm(FlaskForm):
@@ -147,4 +181,5 @@ class PasswordResetForm(FlaskForm):
     actor_password = PasswordField(
         _l("Your own password"), description=_l("Needed to set someone's password."),
         validators=[RequiredMark()], render_kw={"autocomplete": "current-password"})
+    second_factor_code = second_factor_code_field()
     submit = SubmitField(_l("Set password"))

@@ -12,15 +12,25 @@ two_factor.FRESH_WINDOW; `/account/verify` proves it again.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import session
+from flask import g, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
+from fieldapp import authz
 from fieldapp.accounts import services, sessions, two_factor
 from fieldapp.accounts.models import User
+from fieldapp.audit import services as audit
 from fieldapp.db import utcnow
+from fieldapp.exceptions import FreshSecondFactorRequired
 from fieldapp.extensions import db
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 PENDING_KEY = "pending_login"
 PENDING_TTL = 300  # seconds to answer the second step
@@ -97,3 +107,64 @@ def session_is_fresh(user: User) -> bool:
 def _current_session_row():
     token = session.get(sessions.SESSION_KEY)
     return services.find_session(token) if token else None
+
+
+# -- dangerous acts -----------------------------------------------------------------------
+
+FRESH_NEEDED = _l("Confirm it is you: type a code from your authenticator app, or a "
+                  "recovery code.")
+FRESH_NEEDED_API = _l("This needs a second factor proved in the last 5 minutes: ask for a "
+                      "new token with \"otp\" (or \"recovery_code\") and try again.")
+
+
+def fresh_errors(user: User, code: str | None,
+                 field: str = "second_factor_code") -> dict[str, list]:
+    """For a dangerous act posted from a form: nothing when the session is fresh (or the
+    account has no second factor); else the code typed in the form proves it now (and
+    refreshes the session), or the field's error. A wrong code counts toward the
+    lockout, as at login."""
+    if session_is_fresh(user):
+        return {}
+    if not code:
+        return {field: [FRESH_NEEDED]}
+    method = two_factor.verify_any_code(user, code)
+    if method is None:
+        services.count_failed_login(user, reason="wrong_second_factor", channel="web")
+        if services.is_locked(user):  # too many: this session ends with the account's lock
+            services.end_all_sessions(user)
+        return {field: [two_factor.WRONG_CODE]}
+    confirmed(user, method)
+    return {}
+
+
+def confirmed(user: User, method: str) -> None:
+    """The logged-in user proved a second factor again (before a dangerous act)."""
+    mark_fresh()
+    audit.record("2fa.confirmed", actor=user, object_type="user", object_id=user.id,
+                 details={"method": method})
+
+
+def needs_fresh(user: User) -> bool:
+    """Should a page show the second-factor field next to a dangerous act?"""
+    return not session_is_fresh(user)
+
+
+def require_fresh_second_factor(view: F) -> F:
+    """A view that is a dangerous act by itself (a GET export): a browser session that
+    has not proved a second factor within FRESH_WINDOW goes to /account/verify and comes
+    back; an API token must have been issued with a code within FRESH_WINDOW (403
+    fresh_second_factor_required otherwise). Accounts without a second factor pass."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        user = current_user._get_current_object()
+        if authz.is_api_request():
+            token = getattr(g, "api_token", None)
+            if two_factor.is_enrolled(user) and (
+                    token is None or not two_factor.token_is_fresh(token)):
+                raise FreshSecondFactorRequired(FRESH_NEEDED_API)
+        elif not session_is_fresh(user):
+            return redirect(url_for("accounts.verify", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -7,6 +7,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from fieldapp import authz
+from fieldapp.accounts import login_flow
 from fieldapp.api.blueprint import bp
 from fieldapp.extensions import db
 from fieldapp.stats import export, services
@@ -24,6 +25,7 @@ def stats() -> Response:
 
 @bp.get("/stats.csv")
 @authz.rule("stats.view")
+@login_flow.require_fresh_second_factor
 def stats_csv() -> Response:
     query = services.parse_query(request.args.to_dict())
     result = services.table(current_user, query, channel="api-csv")

@@ -13,6 +13,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from fieldapp import authz
+from fieldapp.accounts import login_flow
 from fieldapp.exceptions import ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.referrals import vocab as referral_vocab
@@ -169,6 +170,7 @@ def index() -> tuple[str, int] | str:
 
 @bp.get("/export.csv")
 @authz.rule("stats.view")
+@login_flow.require_fresh_second_factor
 def export_csv() -> Response:
     query = services.parse_query(_args())
     result = services.table(current_user, query, channel="csv")
