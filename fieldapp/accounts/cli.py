@@ -80,6 +80,22 @@ def set_password_command(email: str, temporary: bool, password: str) -> None:
     click.echo("Password set; every session of the user has ended.")
 
 
+@bp.cli.command("reset-second-factor")
+@click.option("--email", required=True)
+def reset_second_factor_command(email: str) -> None:
+    """Remove every second factor of a user (authenticator app, recovery codes, passkeys)
+    and end their sessions: for when no administrator of their organization can (the
+    last administrator lost their phone). Audited; the user is told at the next login."""
+    from fieldapp.accounts import two_factor
+
+    user = services.find_user_by_email(email)
+    if user is None:
+        raise click.ClickException("No such user.")
+    two_factor.remove_all(user, actor=None, channel="cli")
+    db.session.commit()
+    click.echo("Second factor removed; every session of the user has ended.")
+
+
 orgs_bp = Blueprint("organizations_cli", __name__, cli_group="organizations")
 
 

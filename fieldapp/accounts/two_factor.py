@@ -312,7 +312,16 @@ def reset(actor: User, user: User, *, actor_password: object) -> None:
         raise ValidationFailed(_l("Your own password is missing or wrong."),
                                fields={"actor_password": [
                                    _l("Your own password is missing or wrong.")]})
-    removed = {"totp": has_totp(user), "passkeys": passkey_count(user)}
+    remove_all(user, actor=actor)
+
+
+def remove_all(user: User, *, actor: User | None, channel: str = "web") -> None:
+    """Remove every second factor of the user (an administrator's page, or the server's
+    command line with `actor` None): sessions and tokens end, the user is told at the next
+    login, the audit says by whom."""
+    from fieldapp.accounts import services
+
+    removed = {"totp": has_totp(user), "passkeys": passkey_count(user), "channel": channel}
     db.session.execute(sa.delete(TotpCredential).where(TotpCredential.user_id == user.id))
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.execute(sa.delete(Passkey).where(Passkey.user_id == user.id))

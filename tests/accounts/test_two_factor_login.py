@@ -290,3 +290,21 @@ def test_nobody_resets_their_own_or_another_organizations_second_factor(client, 
         "sfreset-csrf_token": csrf_from(html)}).status_code in (403, 404)
     db.session.expire_all()
     assert two_factor.is_enrolled(outsider)
+
+
+def test_the_command_line_resets_a_second_factor(app, client, make):
+    user = make.user(Role.ORG_ADMIN)
+    secret, _ = enrol(user)
+    _log_in_with_code(client, user, secret)
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(args=["users", "reset-second-factor", "--email",
+                                  "nobody@example.org"])
+    assert unknown.exit_code != 0
+    out = runner.invoke(args=["users", "reset-second-factor", "--email", user.email])
+    assert out.exit_code == 0, out.output
+    db.session.expire_all()
+    assert not two_factor.is_enrolled(user)
+    assert client.get("/").status_code == 302  # the session ended
+    event = db.session.scalar(sa.select(AuditEvent).where(
+        AuditEvent.action == "2fa.reset", AuditEvent.object_id == str(user.id)))
+    assert event.actor_id is None and '"channel":"cli"' in event.details
