@@ -33,6 +33,11 @@ METHOD_LABELS = {
     ("2fa.disabled", "totp"): _l("Authenticator app removed"),
     ("2fa.disabled", "passkey"): _l("Passkey removed"),
 }
+# The server's command line, when no administrator could (`flask users ...`).
+CLI_LABELS = {
+    "2fa.reset": _l("Second factors removed from the server's command line"),
+    "user.password_reset": _l("Password set from the server's command line"),
+}
 REASON_LABELS = {
     "wrong_second_factor": _l("Failed login attempt: wrong code or passkey"),
 }
@@ -54,6 +59,8 @@ def _label(event: AuditEvent) -> str:
     if not isinstance(details, dict):
         details = {}
     label = METHOD_LABELS.get((event.action, str(details.get("method"))))
+    if label is None and details.get("channel") == "cli":
+        label = CLI_LABELS.get(event.action)
     if label is None and event.action == "login.failed":
         label = REASON_LABELS.get(str(details.get("reason")))
     return str(label or LABELS[event.action])

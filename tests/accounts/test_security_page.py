@@ -232,12 +232,14 @@ def test_recent_events_are_this_accounts_latest_ten(app, make):
     audit.record("login.failed", object_type="user", object_id=user.id, allowed=False,
                  details={"reason": "wrong_second_factor", "channel": "web"})
     audit.record("login.ok", actor=other, object_type="user", object_id=other.id)
+    two_factor.remove_all(user, actor=None, channel="cli")
     db.session.commit()
     with app.test_request_context():
         events = security_events.recent_events(user)
     assert len(events) == 10
-    assert events[0].action == "login.failed" and "wrong code" in events[0].label
-    assert {e.action for e in events} == {"login.ok", "login.failed"}
+    assert events[0].action == "2fa.reset" and "command line" in events[0].label
+    assert events[1].action == "login.failed" and "wrong code" in events[1].label
+    assert {e.action for e in events} == {"2fa.reset", "login.ok", "login.failed"}
     assert [e.occurred_at for e in events] == sorted((e.occurred_at for e in events),
                                                     reverse=True)
 
