@@ -155,8 +155,8 @@ def passkey_login() -> Response | tuple[Response, int]:
         return _json_error(exc.message, 401)
     if pending:
         next_url = login_flow.complete(user, second_factor="passkey")
-    else:
-        login_flow.mark_fresh()
+    else:  # confirming it is you: the session is fresh again (audited like a code)
+        login_flow.confirmed(user, "passkey")
         next_url = str(body.get("next") or "")
     db.session.commit()
     return jsonify({"redirect": redirect_target(next_url, url_for("accounts.home"))})

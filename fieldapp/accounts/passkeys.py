@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import time
 import uuid
 from dataclasses import dataclass
@@ -60,7 +59,8 @@ CEREMONY_TIMEOUT_MS = 120_000  # what the browser is told to wait for the person
 LABEL_MAX = 80
 
 # What parsing or checking an untrusted credential may raise (all mean "not accepted").
-_REFUSALS = (WebAuthnException, ValueError, TypeError, KeyError, IndexError, binascii.Error)
+# (Bad base64 and bad CBOR are ValueErrors.)
+_REFUSALS = (WebAuthnException, ValueError, TypeError, KeyError, IndexError)
 
 NOT_ACCEPTED = _l("The passkey was not accepted. Try again, or use another way to "
                   "prove it is you.")
@@ -137,7 +137,7 @@ def _take_challenge(purpose: str, user: User) -> tuple[bytes, datetime]:
     try:
         issued = float(kept["at"])
         challenge = base64.urlsafe_b64decode(str(kept["challenge"]))
-    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise CeremonyExpired(START_AGAIN) from exc
     if not 0 <= time.time() - issued <= CHALLENGE_TTL:
         raise CeremonyExpired(START_AGAIN)

@@ -317,6 +317,22 @@ def test_a_challenge_answers_once(client, make):
     assert db.session.get(User, user.id).failed_logins == 1
 
 
+@pytest.mark.parametrize("credential", [
+    "not an object", ["a", "list"], {}, {"id": "!!", "rawId": "!!", "type": "public-key",
+                                         "response": {"clientDataJSON": "%%",
+                                                      "authenticatorData": "", "signature": ""}},
+    {"id": "AA", "rawId": "AA", "type": "public-key", "response": "no"},
+])
+def test_malformed_answers_are_refused_not_errors(client, make, credential):
+    user, _authenticator = _user_with_passkey(client, make)
+    _start_login(client, user)
+    token = _csrf(client)
+    _post(client, "/login/passkey/options", token=token)
+    response = _post(client, "/login/passkey", {"credential": credential}, token=token)
+    assert response.status_code in (400, 401) and response.get_json()["error"]
+    assert not _logged_in(client)
+
+
 def test_an_expired_challenge_is_refused(client, make):
     user, authenticator = _user_with_passkey(client, make)
     _start_login(client, user)
@@ -409,6 +425,8 @@ def test_logged_in_user_confirms_it_is_them(client, make):
     assert response.get_json() == {"redirect": "/account/profile"}
     assert db.session.scalar(sa.select(UserSession.second_factor_at).where(
         UserSession.user_id == user.id)) is not None
+    [confirmed] = _events(user, "2fa.confirmed")
+    assert json.loads(confirmed.details) == {"method": "passkey"}
     db.session.expire_all()
     assert db.session.get(User, user.id).failed_logins == 0  # only the login step counts
 
