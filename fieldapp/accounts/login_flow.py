@@ -105,6 +105,9 @@ def session_is_fresh(user: User) -> bool:
 
 
 def _current_session_row():
+    row = g.get("user_session")
+    if row is not None:
+        return row
     token = session.get(sessions.SESSION_KEY)
     return services.find_session(token) if token else None
 
@@ -142,6 +145,13 @@ def confirmed(user: User, method: str) -> None:
     mark_fresh()
     audit.record("2fa.confirmed", actor=user, object_type="user", object_id=user.id,
                  details={"method": method})
+
+
+def changing_factors_refused(user: User) -> bool:
+    """Adding or renewing a second factor of an account that already has one needs a
+    fresh second factor: a stolen session alone must not plant a passkey, an app or
+    recovery codes of its own."""
+    return two_factor.is_enrolled(user) and not session_is_fresh(user)
 
 
 def needs_fresh(user: User) -> bool:

@@ -25,6 +25,8 @@ from fieldapp.extensions import db
 from fieldapp.http_redirects import redirect_target
 
 NO_LOGIN = _l("Log in again: the time for the second step ran out.")
+CONFIRM_FIRST = _l("Your account already has a second factor: confirm it is you first "
+                   "(the link on this page), then add the passkey.")
 
 
 class PasskeyRemoveForm(FlaskForm):
@@ -65,7 +67,9 @@ def _passkey_helpers() -> dict[str, Any]:
 @bp.post("/account/passkeys/options")
 @authz.rule(authz.AUTHENTICATED)
 @sessions.enrolment_endpoint
-def passkey_register_options() -> Response:
+def passkey_register_options() -> Response | tuple[Response, int]:
+    if login_flow.changing_factors_refused(current_user._get_current_object()):
+        return _json_error(CONFIRM_FIRST, 403)
     return _options(passkeys.registration_options(current_user._get_current_object(), _rp()))
 
 
@@ -74,6 +78,8 @@ def passkey_register_options() -> Response:
 @sessions.enrolment_endpoint
 def passkey_register() -> tuple[Response, int]:
     user = current_user._get_current_object()
+    if login_flow.changing_factors_refused(user):
+        return _json_error(CONFIRM_FIRST, 403)
     first = not two_factor.is_enrolled(user)
     body = _body()
     try:

@@ -47,7 +47,8 @@ def _security_page(status: int = 200, **forms: object) -> tuple[str, int]:
         passkeys=two_factor.passkey_count(user), required=two_factor.is_required(user),
         must_enrol=two_factor.must_enrol(user),
         codes_left=two_factor.recovery_codes_left(user),
-        events=security_events.recent_events(user)), status
+        events=security_events.recent_events(user),
+        confirm_first=login_flow.changing_factors_refused(user)), status
 
 
 def _refused(exc: Conflict) -> Response:
@@ -56,6 +57,13 @@ def _refused(exc: Conflict) -> Response:
     db.session.rollback()
     flash(str(exc.message), "error")
     return redirect(url_for("accounts.security"))
+
+
+def _confirm_first() -> Response:
+    """A new factor or new recovery codes for an account that has a factor: prove it in
+    the last 5 minutes first (a stolen session alone plants nothing)."""
+    flash(_("Confirm it is you first, then try again."), "info")
+    return redirect(url_for("accounts.verify", next=url_for("accounts.security")))
 
 
 def qr_svg(uri: str) -> Markup:
@@ -96,6 +104,8 @@ def security() -> Page:
 @sessions.enrolment_endpoint
 def totp_begin() -> Page:
     """The password, then a new secret pending until the first code confirms it."""
+    if login_flow.changing_factors_refused(_user()):
+        return _confirm_first()
     form = TotpBeginForm()
     if form.validate_on_submit():
         try:
@@ -143,6 +153,8 @@ def totp_confirm() -> Page:
 @bp.post("/account/security/recovery-codes")
 @authz.rule(authz.AUTHENTICATED)
 def recovery_codes_renew() -> Page:
+    if login_flow.changing_factors_refused(_user()):
+        return _confirm_first()
     form = RecoveryCodesForm()
     if form.validate_on_submit():
         try:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased, joinedload
 
@@ -153,6 +153,7 @@ def resolve_session(token: str) -> User | None:
     user = db.session.get(User, row.user_id)
     if user is None or not user.active:
         return None
+    g.user_session = row  # for the second-factor checks of this request
     if (now - row.last_seen_at).total_seconds() > 30:
         row.last_seen_at = now
         db.session.commit()

@@ -116,14 +116,20 @@ def require_password_change() -> Response | None:
     return redirect(url_for("accounts.change_password"))
 
 
-# What a user who must set up a second factor may still reach: the enrolment (page or
-# API, TOTP or passkey), reading one's account, logging out, the language.
+# What a session may still reach before it has proved the account's second factor, or
+# (for a role that requires one) before the account has one: reading one's account,
+# logging out, the language.
 ENROLMENT_ENDPOINTS = frozenset({
     "static", "accounts.logout", "i18n.switch", "api.revoke_current_token",
-    "api.get_account", "api.begin_totp", "api.confirm_totp",
+    "api.get_account",
 })
+# ... and, for a session of an account that has a second factor, proving it.
+UNPROVED_ENDPOINTS = ENROLMENT_ENDPOINTS | {"accounts.verify"}
 ENROLMENT_REQUIRED = _l("Your role requires a second factor: set up an authenticator app "
                         "or a passkey before doing anything else.")
+TOKEN_WITHOUT_SECOND_FACTOR = _l("This account has a second factor, and this token was "
+                                 "issued without it: ask for a new token with \"otp\" "
+                                 "(or \"recovery_code\").")
 
 
 def enrolment_endpoint(view: F) -> F:
@@ -133,20 +139,45 @@ def enrolment_endpoint(view: F) -> F:
     return view
 
 
-def require_enrolment() -> Response | None:
-    """before_request: a user whose role requires a second factor (FIELDAPP_2FA_REQUIRED_
-    ROLES) and has none reaches only enrolment: the browser is sent to the security page,
-    the API answers 403 second_factor_enrolment_required."""
+def session_proved_second_factor() -> bool:
+    """Did this browser session (or API token) prove a second factor at some point?"""
+    if authz.is_api_request():
+        token = g.get("api_token")
+        return token is not None and token.second_factor_at is not None
+    row = g.get("user_session")
+    return row is not None and row.second_factor_at is not None
+
+
+def require_second_factor() -> Response | None:
+    """before_request, for every signed-in request:
+    - an account with a second factor, in a session or token that never proved it (one
+      started before the factor was set up, elsewhere), reaches only the confirmation
+      page (browser) or gets 403 second_factor_required (API);
+    - a user whose role requires a second factor (FIELDAPP_2FA_REQUIRED_ROLES) and has
+      none reaches only enrolment: the security page, or the API's enrolment endpoints
+      (403 second_factor_enrolment_required otherwise)."""
     from fieldapp.accounts import two_factor
 
     endpoint = request.endpoint
     if endpoint is None or endpoint in ENROLMENT_ENDPOINTS:
         return None
     view = current_app.view_functions.get(endpoint)
-    if getattr(view, "authz_rule", None) == authz.PUBLIC or getattr(
-            view, "two_factor_enrolment", False):
+    if getattr(view, "authz_rule", None) == authz.PUBLIC:
         return None
-    if not current_user.is_authenticated or not two_factor.must_enrol(current_user):
+    if not current_user.is_authenticated:
+        return None
+    user = current_user._get_current_object()
+    proved = session_proved_second_factor()
+    if proved and not two_factor.is_required(user):
+        return None
+    if two_factor.is_enrolled(user):
+        if proved or endpoint in UNPROVED_ENDPOINTS:
+            return None
+        if authz.is_api_request():
+            return api_error(403, "second_factor_required", TOKEN_WITHOUT_SECOND_FACTOR)
+        return redirect(url_for("accounts.verify", next=request.full_path
+                                if request.method == "GET" else None))
+    if not two_factor.is_required(user) or getattr(view, "two_factor_enrolment", False):
         return None
     if authz.is_api_request():
         return api_error(403, "second_factor_enrolment_required", ENROLMENT_REQUIRED)
@@ -157,7 +188,7 @@ def init_app(app: Flask) -> None:
     login_manager.request_loader(load_user_from_request)
     # Registered before the authorization rule is checked (create_app adds it later).
     app.before_request(require_password_change)
-    app.before_request(require_enrolment)
+    app.before_request(require_second_factor)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Log in to continue.")
     login_manager.session_protection = None  # our server-side sessions do this job

@@ -88,6 +88,8 @@ class SoftAuthenticator:
 
 def _csrf(client) -> str:
     page = client.get("/account/security")
+    if page.status_code != 200:  # a session that has not proved its second factor
+        page = client.get("/account/verify")
     if page.status_code != 200:  # not logged in (a pending login, or nobody)
         page = client.get("/login")
     return csrf_from(page.get_data(as_text=True))

@@ -308,3 +308,58 @@ def test_the_command_line_resets_a_second_factor(app, client, make):
     event = db.session.scalar(sa.select(AuditEvent).where(
         AuditEvent.action == "2fa.reset", AuditEvent.object_id == str(user.id)))
     assert event.actor_id is None and '"channel":"cli"' in event.details
+
+
+def test_a_session_from_before_the_second_factor_must_prove_it(client, make):
+    """Someone who logged in with the password alone before the owner set up a second
+    factor keeps nothing: that session reaches only the confirmation page, and a token
+    issued then only its account."""
+    user = make.user(Role.CASE_MANAGER)
+    intruder = client.application.test_client()
+    login(intruder, user.email)
+    token = client.post("/api/v1/auth/tokens", json={
+        "email": user.email, "password": PASSWORD}).get_json()["token"]
+    assert intruder.get("/cases").status_code == 200
+    secret, _ = enrol(user)
+    away = intruder.get("/cases")
+    assert away.status_code == 302 and "/account/verify" in away.headers["Location"]
+    assert intruder.get("/account/security").status_code == 302
+    assert intruder.get("/account/verify").status_code == 200
+    headers = {"Authorization": f"Bearer {token}"}
+    refused = client.get("/api/v1/cases", headers=headers)
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "second_factor_required"
+    assert client.get("/api/v1/account", headers=headers).status_code == 200
+    # Proving it opens the session again.
+    page = intruder.get("/account/verify?next=/cases")
+    back = intruder.post("/account/verify", data={
+        "code": later_code(secret), "next": "/cases",
+        "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert back.status_code == 302 and back.headers["Location"] == "/cases"
+    assert intruder.get("/cases").status_code == 200
+
+
+def test_changing_second_factors_needs_a_fresh_one(client, make):
+    """A stolen session of an account with a second factor cannot plant its own: new
+    recovery codes, another app or a passkey need the factor proved in 5 minutes."""
+    user = make.user(Role.FIELD_WORKER)
+    secret, _ = enrol(user)
+    _log_in_with_code(client, user, secret)
+    _make_stale(user)
+    page = client.get("/account/security")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "confirm it is you first" in html
+    before = db.session.scalars(sa.select(RecoveryCode.code_hash).where(
+        RecoveryCode.user_id == user.id)).all()
+    renew = client.post("/account/security/recovery-codes", data={
+        "password": PASSWORD, "csrf_token": csrf_from(html)})
+    assert renew.status_code == 302 and "/account/verify" in renew.headers["Location"]
+    assert db.session.scalars(sa.select(RecoveryCode.code_hash).where(
+        RecoveryCode.user_id == user.id)).all() == before
+    options = client.post("/account/passkeys/options", json={},
+                          headers={"X-CSRFToken": csrf_from(html)})
+    assert options.status_code == 403
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Passkey).where(
+        Passkey.user_id == user.id)) == 0
