@@ -7,7 +7,7 @@ PORT ?= 5000
 export FLASK_APP := fieldapp.cli_app
 
 .PHONY: run test lint check-translations install babel-extract babel-update babel-compile \
-        instance-settings db-upgrade clean clean-instance bench
+        instance-settings db-upgrade clean clean-instance bench load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,15 @@ N ?= 100000
 bench: instance-settings
 	$(BIN)/flask bench --cases $(N) --database-url sqlite:///bench/bench-$(N).sqlite3 \
 	    --out bench/results-sqlite-$(N).json
+
+# The load test (docs/benchmarks.md, "Load test"): PostgreSQL on 127.0.0.1:5432 and Redis
+# on 127.0.0.1:6379; drops and recreates the database fieldapp_load, seeds LOAD_CASES
+# cases, runs gunicorn with 2 then 4 workers; LOAD_SECONDS per step (60), e.g.
+# `make load LOAD_SECONDS=10` for a quick run. Figures in bench/load-results.{json,md}.
+LOAD_SECONDS ?= 60
+LOAD_CASES ?= 100000
+load: babel-compile
+	LOAD_SECONDS=$(LOAD_SECONDS) LOAD_CASES=$(LOAD_CASES) $(BIN)/python -m fieldapp.bench.load
 
 clean-instance:
 	rm -rf instance
