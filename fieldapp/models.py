@@ -24,10 +24,12 @@ from fieldapp.referrals.models import (
     Service,
     ServiceLocation,
 )
+from fieldapp.transfers.models import ContinuityCode, Transfer, TransferKey
 
 __all__ = ["ApiToken", "AuditEvent", "Case", "CaseBlindIndex", "CaseFlag", "CaseGroup",
-           "CaseKey", "CaseTally", "DuplicateReview", "HouseholdMember", "IntakeDevice",
-           "IntakeRecord", "IntakeRecordKey", "Location", "Notice", "Organization",
+           "CaseKey", "CaseTally", "ContinuityCode", "DuplicateReview", "HouseholdMember",
+           "IntakeDevice", "IntakeRecord", "IntakeRecordKey", "Location", "Notice", "Organization",
            "ReferenceCounter", "Referral", "ReferralEvent", "ReferralKey", "ReferralUpdate",
            "RoutingRule",
-           "Service", "ServiceLocation", "User", "UserRole", "UserSession"]
+           "Service", "ServiceLocation", "Transfer", "TransferKey", "User", "UserRole",
+           "UserSession"]

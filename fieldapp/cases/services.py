@@ -45,6 +45,10 @@ from fieldapp.sealing import sealed_names
 # inside the same transaction, so nothing of the case survives anywhere readable.
 _signals = Namespace()
 case_erased = _signals.signal("case-erased")
+# Features holding something that lives on the person's consent (fieldapp.transfers: its
+# continuity codes and waiting requests) end it when consent is withdrawn, in the same
+# transaction.
+consent_withdrawn = _signals.signal("consent-withdrawn")
 
 REFERENCE_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?-\d{2}-\d{6}$")
 
@@ -526,6 +530,7 @@ def withdraw_consent(actor: User, case: Case, *, reason: str | None = None,
     case.consent_withdrawn_by_id = actor.id
     case.consent_withdrawal_reason = text or None
     _touch(case, now)
+    consent_withdrawn.send(case, actor=actor, now=now)
     audit.record("case.consent_withdrawn", actor=actor, object_type="case", object_id=case.id,
                  organization_id=case.organization_id, details={"reason_given": bool(text)})
 

@@ -24,6 +24,7 @@ from fieldapp.extensions import db, keys
 from fieldapp.intake.models import DuplicateReview, IntakeRecord, IntakeRecordKey
 from fieldapp.referrals.models import Referral, ReferralKey, ReferralUpdate
 from fieldapp.sealing import sealed_names
+from fieldapp.transfers.models import Transfer, TransferKey
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ def wrapped_key_tables() -> list[WrappedKeyTable]:
     return [WrappedKeyTable(CaseKey, "case", CaseKey.case_id),
             WrappedKeyTable(ReferralKey, "referral", ReferralKey.referral_id),
             WrappedKeyTable(IntakeRecordKey, "intake_record", IntakeRecordKey.record_id),
-            WrappedKeyTable(TotpCredential, "totp", TotpCredential.id)]
+            WrappedKeyTable(TotpCredential, "totp", TotpCredential.id),
+            WrappedKeyTable(TransferKey, "transfer", TransferKey.transfer_id)]
 
 
 def keys_in_use() -> dict[str, int]:
@@ -231,6 +233,7 @@ def verify(*, batch: int = 500) -> VerifyReport:
             for update in referral.updates:  # the follow-up log, under the referral's key
                 _check(report, ReferralUpdate, update)
     _verify_intake(report)
+    _verify_transfers(report)
     audit.record("keys.verified", details={"records": report.records, "fields": report.fields,
                                            "failures": len(report.failures)})
     db.session.commit()
@@ -260,3 +263,12 @@ def _verify_intake(report: VerifyReport) -> None:
         DuplicateReview.reason_enc.is_not(None)).order_by(DuplicateReview.id)).all()
     for review in reviews:
         _check(report, DuplicateReview, review)
+
+
+def _verify_transfers(report: VerifyReport) -> None:
+    """Transfers whose decline or cancel reason is sealed under their own data key."""
+    rows = db.session.scalars(sa.select(Transfer).where(
+        Transfer.reason_enc.is_not(None)).order_by(Transfer.id)).unique().all()
+    for transfer in rows:
+        if _opens(report, "transfers", transfer):
+            _check(report, Transfer, transfer)
