@@ -151,6 +151,16 @@ EXPECTED: dict[tuple[str, str], set] = {
     ("api.intake_submit", "POST"): CASE_WORKERS,
     ("api.intake_register_device", "POST"): CASE_WORKERS,
     ("api.resolve_possible_duplicate", "POST"): CASE_WORKERS,
+    # Transfers: who may issue, request or decide is checked on the object (the case's
+    # owner or a case manager; the requester's side), behind the case workers' rule.
+    ("api.issue_continuity_code", "POST"): CASE_WORKERS,
+    ("api.list_continuity_codes", "GET"): CASE_WORKERS,
+    ("api.revoke_continuity_code", "DELETE"): CASE_WORKERS,
+    ("api.case_transfers", "GET"): CASE_WORKERS,
+    ("api.request_transfer", "POST"): CASE_WORKERS,
+    ("api.list_transfers", "GET"): CASE_WORKERS,
+    ("api.get_transfer", "GET"): CASE_WORKERS,
+    ("api.transfer_transition", "POST"): CASE_WORKERS,
 }
 
 # Requests that would change the caller's own state are sent last or not at all.

@@ -10,6 +10,7 @@ from fieldapp.api import (  # noqa: F401  (registers routes)
     openapi,
     referrals,
     stats,
+    transfers,
 )
 from fieldapp.api.blueprint import bp
 

@@ -107,6 +107,7 @@ def _document() -> dict[str, Any]:
             **_referral_work_paths(),
             **_stats_paths(),
             **_intake_paths(),
+            **_transfer_paths(),
             "/openapi.json": {"get": {
                 "summary": "This document", "security": [],
                 "responses": {"200": {"description": "OpenAPI 3 document"}}}},
@@ -124,6 +125,7 @@ def _document() -> dict[str, Any]:
                 **_referral_schemas(),
                 **_referral_work_schemas(),
                 **_intake_schemas(),
+                **_transfer_schemas(),
                 "AuditEvent": {"type": "object", "properties": {
                     "seq": {"type": "integer"},
                     "occurred_at": {"type": "string", "format": "date-time"},
@@ -880,6 +882,190 @@ def _intake_schemas() -> dict[str, Any]:
             "id": {"type": "string"},
             "registered_at": {"type": "string", "format": "date-time"}}},
     }
+
+
+TRANSFER_ID = {"name": "transfer_id", "in": "path", "required": True,
+               "schema": {"type": "string", "format": "uuid"}}
+
+
+def _transfer_paths() -> dict[str, Any]:
+    """The case follows the person: continuity codes, transfer requests, decisions."""
+    code_id = {"name": "code_id", "in": "path", "required": True,
+               "schema": {"type": "string", "format": "uuid"}}
+    transfer = {"description": "The transfer, as the caller's side sees it",
+                "content": _json("Transfer")}
+    transfers = {"type": "object", "required": ["items"], "properties": {
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Transfer"}}}}
+    return {
+        "/cases/{case_id}/continuity-codes": {
+            "post": {"summary": "Issue a continuity code the person carries (the case's "
+                                "owner or a case manager)",
+                     "description": "The code is in this answer only (Cache-Control: "
+                                    "no-store); it is stored as a keyed hash and cannot be "
+                                    "shown again. 16 characters of Crockford base32 with a "
+                                    "check character, grouped in fours. expires_on: after "
+                                    "today, at most 180 days away. Withdrawn consent or bad "
+                                    "values: 422 naming every field; a closed case: 409; "
+                                    "an assigned field worker who is not the owner: 403.",
+                     "parameters": [CASE_ID],
+                     "requestBody": {"required": True,
+                                     "content": _json("ContinuityCodeInput")},
+                     "responses": {"201": {"description": "The code, shown once",
+                                           "content": _json("ContinuityCode")},
+                                   **_error_responses(400, 401, 403, 404, 409, 422)}},
+            "get": {"summary": "The case's codes, newest first, with their status (an "
+                               "extension: those who may see the case)",
+                    "parameters": [CASE_ID],
+                    "responses": {"200": {"description": "Codes (never the codes "
+                                                         "themselves)", "content": {
+                        "application/json": {"schema": {
+                            "type": "object", "required": ["items"], "properties": {
+                                "items": {"type": "array", "items": {
+                                    "$ref": "#/components/schemas/ContinuityCode"}}}}}}},
+                        **_error_responses(401, 403, 404)}}},
+        "/cases/{case_id}/continuity-codes/{code_id}": {"delete": {
+            "summary": "Revoke a code (the case's owner or a case manager)",
+            "description": "Revoking a revoked code changes nothing (204); a used code "
+                           "cannot be revoked (409): decline its transfer instead.",
+            "parameters": [CASE_ID, code_id],
+            "responses": {"204": {"description": "Revoked"},
+                          **_error_responses(401, 403, 404, 409)}}},
+        "/cases/{case_id}/transfers": {"get": {
+            "summary": "The case's transfer history: transfers from it, and the one it came "
+                       "from (an extension: those who may see the case)",
+            "parameters": [CASE_ID],
+            "responses": {"200": {"description": "Transfers", "content": {
+                "application/json": {"schema": transfers}}},
+                **_error_responses(401, 403, 404)}}},
+        "/transfers": {
+            "post": {"summary": "Request the case behind a code (a field worker or case "
+                                "manager of another organization, in one of the code's "
+                                "countries)",
+                     "description": "The code becomes used now, whatever the decision. "
+                                    "Unknown, used, revoked or expired codes, the own "
+                                    "organization's code and organizations outside the "
+                                    "code's countries: one 404, same code and message. "
+                                    "Text that cannot be a code (length, characters, check "
+                                    "character): 422. Throttled like the login (429).",
+                     "requestBody": {"required": True, "content": _json("TransferRequest")},
+                     "responses": {"201": {"description": "Requested; nothing about the "
+                                                         "person until approval",
+                                           "content": _json("Transfer")},
+                                   **_error_responses(400, 401, 403, 404, 422, 429)}},
+            "get": {"summary": "Incoming (to the caller's organization as issuer) or outgoing "
+                               "(requested by it) transfers, waiting ones first",
+                    "parameters": [
+                        {"name": "box", "in": "query", "schema": {
+                            "type": "string", "enum": ["incoming", "outgoing"],
+                            "default": "incoming"}},
+                        {"name": "status", "in": "query", "schema": {
+                            "type": "string",
+                            "enum": ["requested", "approved", "declined", "cancelled"]}},
+                        *PAGE_PARAMS],
+                    "responses": {"200": {"description": "Transfers", "content": {
+                        "application/json": {"schema": _paged("#/components/schemas/"
+                                                              "Transfer")}}},
+                        **_error_responses(401, 403, 422)}}},
+        "/transfers/{transfer_id}": {"get": {
+            "summary": "One transfer (either side); nothing personal",
+            "parameters": [TRANSFER_ID],
+            "responses": {"200": transfer, **_error_responses(401, 403, 404)}}},
+        "/transfers/{transfer_id}/transitions": {"post": {
+            "summary": "approve | decline (reason) by the issuer; cancel by the requester",
+            "description": "Only from requested. approve creates the new case at the "
+                           "requesting organization with the consented groups, and closes "
+                           "the original as transferred unless keep_open is true. The other "
+                           "side's action: 403; a decided transfer: 409; decline without a "
+                           "reason: 422. Reasons are stored encrypted.",
+            "parameters": [TRANSFER_ID],
+            "requestBody": {"required": True, "content": _json("TransferTransition")},
+            "responses": {"200": transfer,
+                          **_error_responses(400, 401, 403, 404, 409, 422)}}},
+    }
+
+
+def _transfer_schemas() -> dict[str, Any]:
+    from fieldapp.cases.vocab import STAGES
+    from fieldapp.referrals.vocab import SCOPES
+
+    uuid_ = {"type": "string", "format": "uuid"}
+    stamp = {"type": "string", "format": "date-time"}
+    org = {"type": "object", "required": ["id", "name"],
+           "properties": {"id": uuid_, "name": {"type": "string"}}}
+    scope = {"type": "array", "maxItems": len(SCOPES),
+             "items": {"type": "string", "enum": list(SCOPES)}}
+    code_input = {"type": "object", "required": ["scope", "countries", "expires_on", "consent"],
+                  "properties": {
+                      "scope": scope,
+                      "countries": {"type": "array", "maxItems": 30,
+                                    "items": {"type": "string", "maxLength": 2},
+                                    "description": "ISO 3166-1 alpha-2 codes of countries "
+                                                   "in the locations table (the own one "
+                                                   "too)"},
+                      "expires_on": {"type": "string", "format": "date",
+                                     "description": "valid through this day (UTC)"},
+                      "consent": {"type": "object", "required": ["given_by"], "properties": {
+                          "given_by": {"type": "string",
+                                       "enum": ["self", "guardian", "best_interest"]}}}}}
+    code = {"type": "object",
+            "required": ["id", "status", "scope", "countries", "expires_on", "issued_at"],
+            "properties": {
+                "id": uuid_,
+                "code": {"type": "string", "description": "only when issued: "
+                                                          "XXXX-XXXX-XXXX-XXXX"},
+                "status": {"type": "string", "enum": ["active", "used", "revoked", "expired"]},
+                "scope": scope, "countries": {"type": "array", "items": {"type": "string"}},
+                "expires_on": {"type": "string", "format": "date"},
+                "given_by": {"type": "string"}, "issued_at": stamp,
+                "issued_by": {"type": "object", "properties": {
+                    "id": uuid_, "name": {"type": "string", "nullable": True}}},
+                "used_at": {**stamp, "nullable": True},
+                "revoked_at": {**stamp, "nullable": True}}}
+    request_ = {"type": "object", "required": ["code"], "properties": {
+        "code": {"type": "string", "maxLength": 64,
+                 "description": "as printed; case, spaces and dashes do not matter"},
+        "stage": {"type": "string", "nullable": True, "enum": list(STAGES),
+                  "description": "the stage of displacement of the new case (default "
+                                 "transit)"}}}
+    transition = {"type": "object", "required": ["action"], "properties": {
+        "action": {"type": "string", "enum": ["approve", "decline", "cancel"]},
+        "reason": {"type": "string", "nullable": True, "maxLength": 2000,
+                   "description": "free text, encrypted at rest; required to decline"},
+        "keep_open": {"type": "boolean", "nullable": True,
+                      "description": "approve: keep the original case open for joint "
+                                     "work (default false: closed as transferred)"}}}
+    transfer = {"type": "object",
+                "required": ["id", "status", "from_organization", "to_organization", "scope",
+                             "requested_at", "decided_at", "case_id"],
+                "properties": {
+                    "id": uuid_,
+                    "status": {"type": "string",
+                               "enum": ["requested", "approved", "declined", "cancelled"]},
+                    "from_organization": org, "to_organization": org, "scope": scope,
+                    "stage": {"type": "string"}, "requested_at": stamp,
+                    "decided_at": {**stamp, "nullable": True},
+                    "case_id": {**uuid_, "nullable": True,
+                                "description": "the issuer: its case; the requester: the "
+                                               "new case once approved; else null"},
+                    "case_reference": {"type": "string", "nullable": True},
+                    "reason": {"type": "string", "nullable": True,
+                               "description": "why it was declined or cancelled"},
+                    "requested_by": {"type": "object", "properties": {
+                        "name": {"type": "string", "nullable": True},
+                        "email": {"type": "string", "nullable": True},
+                        "phone": {"type": "string", "nullable": True}}},
+                    "your_side": {"type": "array", "items": {
+                        "type": "string", "enum": ["issuer", "requester"]}},
+                    "allowed_actions": {"type": "array", "items": {
+                        "type": "string", "enum": ["approve", "decline", "cancel"]}},
+                    "keep_open": {"type": "boolean", "description": "the issuer only"},
+                    "ended_by": {"type": "string", "nullable": True,
+                                 "enum": ["consent_withdrawn", "case_erased"],
+                                 "description": "the issuer only: declined by the system"},
+                    "code_id": {**uuid_, "description": "the issuer only"}}}
+    return {"ContinuityCodeInput": code_input, "ContinuityCode": code,
+            "TransferRequest": request_, "TransferTransition": transition,
+            "Transfer": transfer}
 
 
 @bp.get("/openapi.json")
