@@ -690,8 +690,10 @@ def _case_schemas() -> dict[str, Any]:
         "given_name": {"type": "string"}, "family_name": opt({"type": "string"}),
         "date_of_birth": opt({"type": "string", "format": "date"}),
         "sex": opt(sexes), "relationship": {"type": "string"}}}
+    # Names are null only in answers: a case that came by transfer without the identity
+    # group has none until someone records them (a null in a request is "not given").
     case_input = {"type": "object", "properties": {
-        "given_name": {"type": "string"}, "family_name": {"type": "string"},
+        "given_name": opt({"type": "string"}), "family_name": opt({"type": "string"}),
         "date_of_birth": opt({"type": "string", "format": "date"}),
         "age_years": opt({"type": "integer", "minimum": 0, "maximum": 120}),
         "sex": sexes,
