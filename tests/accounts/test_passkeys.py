@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from flask_babel import force_locale, gettext
 
 from fieldapp.accounts import passkeys
 from fieldapp.accounts.models import Passkey, RecoveryCode, User, UserSession
@@ -182,7 +183,9 @@ def test_registration_stores_the_passkey_and_audits_without_the_credential_id(cl
     assert _post(client, "/account/passkeys", {
         "label": "", "credential": SoftAuthenticator().create(again)}, token=token
     ).status_code == 201
-    assert sorted(p.label for p in passkeys.list_for(user)) == ["Passkey 2", "Work phone"]
+    with force_locale("es"):  # the default label is in the language of the request
+        default = str(gettext("Passkey %(number)s", number=2))
+    assert sorted(p.label for p in passkeys.list_for(user)) == sorted([default, "Work phone"])
 
 
 def test_registration_refusals_store_nothing(client, make):

@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 from playwright.sync_api import expect
 
 from fieldapp.accounts import passkeys
@@ -141,7 +142,8 @@ def test_a_passkey_that_fails_keeps_the_user_out(base, page_factory, make):
                        .values(sign_count=2**40))
     db.session.commit()
     button.click()
-    expect(alert).to_contain_text(str(passkeys.NOT_ACCEPTED))
+    with force_locale("en"):  # the page's language
+        expect(alert).to_contain_text(str(passkeys.NOT_ACCEPTED))
     expect(button).to_be_enabled()
     assert _read(sa.select(User.failed_logins).where(User.id == user_id)) == 1
 
