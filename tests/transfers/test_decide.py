@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
 from fieldapp.audit.models import AuditEvent
+from fieldapp.cases import services as case_services
 from fieldapp.cases.models import Case, CaseKey
 from fieldapp.extensions import db
 from fieldapp.keyops import services as keyops
@@ -298,8 +300,6 @@ def test_keys_verify_opens_transfer_reasons(client, people, full_case):
 def test_erasing_the_original_shreds_the_reason(client, people, full_case):
     transfer_id, _code = _requested(client, people, full_case, ["identity"])
     _act(client, people["manager"], transfer_id, "decline", reason="Motivo privado")
-    from fieldapp.cases import services as case_services
-
     case_services.erase_case(db.session.get(Case, full_case.id), actor=people["manager"])
     db.session.commit()
     row = db.session.get(Transfer, uuid.UUID(transfer_id))
@@ -307,3 +307,27 @@ def test_erasing_the_original_shreds_the_reason(client, people, full_case):
     seen = client.get(f"/api/v1/transfers/{transfer_id}",
                       headers=bearer(client, people["requester"]))
     assert seen.status_code == 200 and seen.get_json()["reason"] is None
+
+
+def test_approving_after_the_case_was_closed_keeps_its_closure(client, people, full_case):
+    transfer_id, _code = _requested(client, people, full_case, ["identity"])
+    case_services.close_case(people["manager"], full_case, reason="Se fue sin avisar")
+    db.session.commit()
+    assert _act(client, people["owner"], transfer_id, "approve").status_code == 200
+    db.session.expire_all()
+    original = db.session.get(Case, full_case.id)
+    assert original.status == "closed" and original.closure_reason == "Se fue sin avisar"
+    assert _new_case_json(client, people, transfer_id)["given_name"] == SECRET["given_name"]
+
+
+def test_get_visible_for_the_pages(client, people, full_case):
+    transfer_id, _code = _requested(client, people, full_case, ["identity"])
+    assert services.get_visible(people["owner"], transfer_id).id == uuid.UUID(transfer_id)
+    assert services.get_visible(people["requester"], uuid.UUID(transfer_id))
+    for who in ("colleague", "requester_colleague", "bogota", "provider"):
+        with pytest.raises(services.TransferNotFound):
+            services.get_visible(people[who], transfer_id)
+    with pytest.raises(services.TransferNotFound):
+        services.get_visible(people["owner"], "not-an-id")
+    assert services.transfers_for(people["requester"], "outgoing")[0].id == \
+        uuid.UUID(transfer_id)
