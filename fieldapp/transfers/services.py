@@ -495,7 +495,7 @@ def _approve(actor: User, transfer: Transfer, *, keep_open: bool, now: datetime)
         raise Conflict(_l("The case no longer exists."))
     if original.consent_withdrawn:
         raise Conflict(_l("The person withdrew consent: the case cannot be transferred."))
-    new = _new_case(transfer, original, now=now)
+    new = _new_case(actor, transfer, original, now=now)
     transfer.status = "approved"
     transfer.new_case_id = new.id
     transfer.keep_open = keep_open
@@ -515,7 +515,7 @@ def _locale_of(user: User | None) -> str:
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
-def _new_case(transfer: Transfer, original: Case, *, now: datetime) -> Case:
+def _new_case(actor: User, transfer: Transfer, original: Case, *, now: datetime) -> Case:
     """The case at the requesting organization: its own data key and reference, the
     consented groups of the original as they are now, blind indexes computed here,
     groups and flags evaluated here. Owner: who requested it; place: the requesting
@@ -585,7 +585,9 @@ def _new_case(transfer: Transfer, original: Case, *, now: datetime) -> Case:
         _carry_flags(case, original, from_name=from_name, notes="notes" in scope,
                      locale=_locale_of(requester), now=now)
     assessment.set_priority(case)
-    audit.record("case.created", actor=requester, object_type="case", object_id=case.id,
+    # The approval made it: the approver is the actor, the requesting organization's trail
+    # holds the event.
+    audit.record("case.created", actor=actor, object_type="case", object_id=case.id,
                  organization_id=case.organization_id,
                  details={"via": "transfer", "transfer_id": str(transfer.id),
                           "flags": len(case.flags)})

@@ -270,6 +270,7 @@ def test_audit_trail_of_a_transfer(client, people, full_case):
         AuditEvent.action == "case.created",
         AuditEvent.organization_id == people["orgs"]["ecuador"].id))
     assert json.loads(created.details)["via"] == "transfer"
+    assert created.actor_id == people["owner"].id  # the approval made it
     everything = " ".join(db.session.scalars(sa.select(AuditEvent.details)))
     for value in [*SECRET.values(), code, normalize_code(code)]:
         assert value not in everything

@@ -127,9 +127,20 @@ def test_revoke_and_it_cannot_be_used(client, people, full_case):
     used_id = next(c["id"] for c in client.get(_url(full_case), headers=headers)
                    .get_json()["items"] if c["status"] == "used")
     assert client.delete(f"{_url(full_case)}/{used_id}", headers=headers).status_code == 409
-    # Another case's code is not found through this case.
-    assert client.delete(f"{_url(full_case)}/{code_id}".replace(
-        str(full_case.id), str(full_case.id)[:-1] + "0"), headers=headers).status_code == 404
+    # A code is not found through another case (here, one that does not exist), nor an
+    # unknown code through this one.
+    assert client.delete(f"/api/v1/cases/{uuid.uuid4()}/continuity-codes/{code_id}",
+                         headers=headers).status_code == 404
+    assert client.delete(f"{_url(full_case)}/{uuid.uuid4()}", headers=headers).status_code == 404
+
+
+def test_a_code_is_revoked_through_its_own_case_only(client, people, full_case, register):
+    other = register(people["owner"])
+    issued_code(client, people["owner"], other)
+    headers = bearer(client, people["manager"])
+    other_code = client.get(_url(other), headers=headers).get_json()["items"][0]["id"]
+    assert client.delete(f"{_url(full_case)}/{other_code}", headers=headers).status_code == 404
+    assert client.get(_url(other), headers=headers).get_json()["items"][0]["status"] == "active"
 
 
 def test_withdrawing_consent_revokes_every_live_code_and_ends_waiting_requests(
