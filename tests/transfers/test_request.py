@@ -146,3 +146,29 @@ def test_requests_share_the_clients_login_budget(app, client, people, full_case)
         limiter.reset()
     assert statuses == [404, 404, 404]
     assert login.status_code == 429 and right.status_code == 429
+
+
+def test_one_code_two_requests_at_once_one_wins(app, client, people, full_case):
+    """Two organizations type the same code at the same moment: one request, one 404."""
+    import threading
+
+    code = issued_code(client, people["owner"], full_case, countries=["EC", "CO"])
+    tokens = [bearer(client, people["requester"]), bearer(client, people["bogota"])]
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def go(headers: dict[str, str]) -> None:
+        with app.app_context():
+            mine = app.test_client()
+            barrier.wait()
+            statuses.append(mine.post("/api/v1/transfers", json={"code": code},
+                                      headers=headers).status_code)
+
+    threads = [threading.Thread(target=go, args=(h,)) for h in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(statuses) == [201, 404]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Transfer)) == 1
