@@ -13,7 +13,8 @@ What it does, in order (docs/benchmarks.md, "Load test", has the figures and why
 3. drives it with a closed-loop asyncio client (aiohttp): U virtual users, each sending
    its next request as soon as the last one answered, the mix of the issue (60 % case
    list and detail, 15 % registration, 10 % duplicate check, 10 % referral inbox, 5 %
-   statistics), then the same users against the framework floor (one bare insert);
+   statistics), alternating every 10 s with the same users against the framework floor
+   (one bare insert), so that both meet the same noise of a shared machine;
 4. checks that every registration answered 201 is in the database and readable through
    the API, and runs `flask audit verify` on the database;
 5. writes the figures as JSON and Markdown (bench/load-results.*).
@@ -24,8 +25,9 @@ reported per step. Every request goes to 127.0.0.1 only; every step ends by itse
 Settings from the environment: LOAD_SECONDS (60), LOAD_CASES (100000), LOAD_USERS
 (10,50,100), LOAD_WORKERS (2,4), LOAD_ADMIN_URL (postgresql://postgres@127.0.0.1:5432/
 postgres), LOAD_DATABASE (fieldapp_load), LOAD_REDIS_URL (redis://127.0.0.1:6379/3),
-LOAD_OUT (bench/load-results), LOAD_THREADS (1: sync workers), LOAD_KEEP (1: keep the
-temporary folder with the keys).
+LOAD_OUT (bench/load-results), LOAD_THREADS (1: sync workers), LOAD_SLICE (10: app and
+floor alternate in slices of this many seconds), LOAD_KEEP (1: keep the temporary folder
+with the keys).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class Settings:
     redis_url: str = "redis://127.0.0.1:6379/3"
     out: Path = Path("bench/load-results")
     warmup_seconds: float = 5.0
+    slice_seconds: float = 10.0
     keep: bool = False
     referrals: int = 300
 
@@ -95,6 +98,7 @@ class Settings:
         s.redis_url = env.get("LOAD_REDIS_URL") or s.redis_url
         s.out = Path(env.get("LOAD_OUT") or s.out)
         s.warmup_seconds = min(s.warmup_seconds, s.seconds)
+        s.slice_seconds = float(env.get("LOAD_SLICE") or s.slice_seconds)
         s.keep = (env.get("LOAD_KEEP") or "") in ("1", "true", "yes")
         return s
 
@@ -243,8 +247,9 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(instance: Path, workers: int, threads: int,
-             log: Callable[[str], None]) -> Iterator[str]:
-    """gunicorn with config/gunicorn.conf.py on a free port of 127.0.0.1; its base URL."""
+             log: Callable[[str], None]) -> Iterator[tuple[str, int]]:
+    """gunicorn with config/gunicorn.conf.py on a free port of 127.0.0.1: its base URL and
+    the master's pid."""
     port = free_port()
     env = {**os.environ, "FIELDAPP_INSTANCE_PATH": str(instance),
            "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers),
@@ -260,7 +265,7 @@ def gunicorn(instance: Path, workers: int, threads: int,
     try:
         wait_ready(base, proc)
         log(f"gunicorn: {workers} workers x {threads} thread(s) on {base} (pid {proc.pid})")
-        yield base
+        yield base, proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -303,8 +308,12 @@ class Step:
     errors: int = 0
     error_kinds: dict[str, int] = field(default_factory=dict)
     by_action: dict[str, dict[str, float]] = field(default_factory=dict)
-    client_cpu_share: float = 0.0  # the generator's CPU seconds per wall second
-    machine_busy_share: float = 0.0  # both cores, everything on the machine
+    # CPU seconds per wall second (2.0 = both cores): the generator, gunicorn's workers,
+    # PostgreSQL (its other clients included), and every other process on the machine.
+    client_cpu: float = 0.0
+    server_cpu: float = 0.0
+    postgres_cpu: float = 0.0
+    other_cpu: float = 0.0
     ratio_to_floor: float | None = None
 
 
@@ -315,28 +324,63 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]
 
 
-def _cpu_times() -> tuple[float, float]:
-    """(busy, total) jiffies of the whole machine, from /proc/stat."""
-    with open("/proc/stat", encoding="ascii") as fh:
-        values = [int(v) for v in fh.readline().split()[1:]]
-    idle = values[3] + values[4]
-    return sum(values) - idle, sum(values)
+def _processes() -> dict[int, tuple[str, int, int]]:
+    """pid -> (command name, parent pid, CPU ticks used) of every process, from /proc."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                text = fh.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text[text.rindex(")") + 2:].split()
+        out[int(entry)] = (name, int(fields[1]), int(fields[11]) + int(fields[12]))
+    return out
+
+
+def cpu_seconds(before: dict[int, tuple[str, int, int]], after: dict[int, tuple[str, int, int]],
+                server_pid: int | None) -> dict[str, float]:
+    """Who used the CPU between two snapshots: this process, gunicorn (the master and its
+    workers), PostgreSQL, everything else."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    shares = {"client_cpu": 0.0, "server_cpu": 0.0, "postgres_cpu": 0.0, "other_cpu": 0.0}
+    for pid, (name, parent, used) in after.items():
+        used -= before[pid][2] if pid in before else 0
+        if pid == os.getpid():
+            key = "client_cpu"
+        elif server_pid is not None and server_pid in (pid, parent):
+            key = "server_cpu"
+        elif name.startswith("postgres"):
+            key = "postgres_cpu"
+        else:
+            key = "other_cpu"
+        shares[key] += used / ticks
+    return shares
 
 
 class Generator:
     """Closed loop: each virtual user waits for its answer, then sends the next request.
 
     Each user draws its requests from its own seeded random generator, so a run sends the
-    same sequence of requests (their interleaving depends on the server's timing).
+    same sequence of requests (their interleaving depends on the server's timing). A step
+    may run in slices (`run_for`), alternating with another generator, so that the app
+    and the floor see the same noise of a shared machine; `step` sums the slices up.
     """
 
     def __init__(self, base: str, fixture: Fixture, *, target: str, users: int,
-                 seconds: float, seed: int) -> None:
+                 seed: int) -> None:
         self.base, self.fixture, self.target = base, fixture, target
-        self.users, self.seconds, self.seed = users, seconds, seed
+        self.users, self.seed = users, seed
         self.samples: dict[str, list[float]] = {}
         self.errors: Counter[str] = Counter()
         self.created: list[str] = []
+        self.rngs = [random.Random(seed * 100_003 + vu) for vu in range(users)]
+        self.sent = [0] * users
+        self.wall = 0.0
+        self.cpu: Counter[str] = Counter()
 
     def body(self, rng: random.Random, number: str) -> dict[str, Any]:
         from fieldapp.db import utcnow
@@ -381,13 +425,12 @@ class Generator:
     async def user(self, session: Any, vu: int, deadline: float) -> None:
         import aiohttp
 
-        rng = random.Random(self.seed * 100_003 + vu)
+        rng = self.rngs[vu]
         actions, weights = list(MIX), list(MIX.values())
-        n = 0
         while time.perf_counter() < deadline:
             action = "floor" if self.target == "floor" else rng.choices(actions, weights)[0]
-            method, path, body, role = self.request(action, rng, vu, n)
-            n += 1
+            method, path, body, role = self.request(action, rng, vu, self.sent[vu])
+            self.sent[vu] += 1
             headers = {"Accept-Language": "es"}
             if role:
                 tokens = self.fixture.tokens[role]
@@ -418,22 +461,28 @@ class Generator:
                 else:
                     self.errors["register: 201 without an id"] += 1
 
-    async def _run(self) -> float:
+    async def _run(self, seconds: float) -> float:
         import aiohttp
 
         connector = aiohttp.TCPConnector(limit=self.users)
         timeout = aiohttp.ClientTimeout(total=60)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             start = time.perf_counter()
-            deadline = start + self.seconds
+            deadline = start + seconds
             await asyncio.gather(*(self.user(session, vu, deadline)
                                    for vu in range(self.users)))
             return time.perf_counter() - start
 
-    def run(self, workers: int) -> Step:
-        cpu0, busy0 = time.process_time(), _cpu_times()
-        wall = asyncio.run(self._run())
-        cpu1, busy1 = time.process_time(), _cpu_times()
+    def run_for(self, seconds: float, server_pid: int | None = None) -> None:
+        """One slice of `seconds`: every user sends requests until then."""
+        before = _processes()
+        self.wall += asyncio.run(self._run(seconds))
+        self.cpu.update(cpu_seconds(before, _processes(), server_pid))
+
+    def step(self, workers: int) -> Step:
+        wall = max(self.wall, 1e-9)
+        shares = {k: round(self.cpu[k] / wall, 2)
+                  for k in ("client_cpu", "server_cpu", "postgres_cpu", "other_cpu")}
         every = sorted(x for xs in self.samples.values() for x in xs)
         step = Step(target=self.target, workers=workers, users=self.users,
                     seconds=round(wall, 1), requests=len(every),
@@ -443,9 +492,7 @@ class Generator:
                     p99_ms=round(percentile(every, 0.99), 1),
                     max_ms=round(every[-1], 1) if every else 0.0,
                     errors=sum(self.errors.values()), error_kinds=dict(self.errors),
-                    client_cpu_share=round((cpu1 - cpu0) / wall, 2),
-                    machine_busy_share=round((busy1[0] - busy0[0])
-                                             / max(1, busy1[1] - busy0[1]), 2))
+                    **shares)
         for action, xs in sorted(self.samples.items()):
             xs.sort()
             step.by_action[action] = {"requests": len(xs),
@@ -533,22 +580,30 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> Results:
         write_settings(instance, settings)
         for workers in settings.workers:
             run_created: list[str] = []
-            with gunicorn(instance, workers, settings.threads, log) as base:
+            with gunicorn(instance, workers, settings.threads, log) as (base, pid):
                 Generator(base, fixture, target="app", users=10,
-                          seconds=settings.warmup_seconds, seed=999).run(workers)
+                          seed=999).run_for(settings.warmup_seconds)
                 for users in settings.users:
-                    for target in ("app", "floor"):
-                        gen = Generator(base, fixture, target=target, users=users,
-                                        seconds=settings.seconds, seed=workers * 1000 + users)
-                        step = gen.run(workers)
+                    gens = {target: Generator(base, fixture, target=target, users=users,
+                                              seed=workers * 1000 + users)
+                            for target in ("app", "floor")}
+                    # App and floor alternate in slices, so both meet the same moments of
+                    # a machine that other work shares.
+                    slices = max(1, round(settings.seconds / settings.slice_seconds))
+                    for _ in range(slices):
+                        for gen in gens.values():
+                            gen.run_for(settings.seconds / slices, pid)
+                    for target, gen in gens.items():
+                        step = gen.step(workers)
                         results.steps.append(step)
                         run_created += gen.created
                         if target == "floor":
                             results.floor_acknowledged += step.requests
                         log(f"  {target:<5} {users:>3} users: {step.rps:8.1f} req/s  p50 "
                             f"{step.p50_ms:6.1f}  p95 {step.p95_ms:6.1f}  p99 "
-                            f"{step.p99_ms:6.1f} ms  errors {step.errors}  client CPU "
-                            f"{step.client_cpu_share:.2f}")
+                            f"{step.p99_ms:6.1f} ms  errors {step.errors}  CPU: client "
+                            f"{step.client_cpu:.2f} server {step.server_cpu:.2f} postgres "
+                            f"{step.postgres_cpu:.2f} other {step.other_cpu:.2f}")
                 results.registrations_unreadable_in_sample += check_readable(
                     base, fixture, run_created)
             created += run_created
@@ -619,14 +674,17 @@ def markdown(results: Results) -> str:
              f"{results.machine}; {results.settings['cases']:,} cases; "
              f"{results.settings['seconds']:.0f} s per step; "
              f"{results.settings['threads']} thread(s) per worker.", "",
+             "CPU columns: CPU seconds per second (2.00 = both cores) of the load generator, "
+             "gunicorn, PostgreSQL and every other process on the machine.", "",
              "| workers | users | target | req/s | p50 ms | p95 ms | p99 ms | errors "
-             "| / floor | client CPU | machine busy |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| / floor | CPU client | server | postgres | other |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in results.steps:
         ratio = f"{s.ratio_to_floor:.2f}" if s.ratio_to_floor is not None else ""
         lines.append(f"| {s.workers} | {s.users} | {s.target} | {s.rps:,.1f} | {s.p50_ms:.1f} "
                      f"| {s.p95_ms:.1f} | {s.p99_ms:.1f} | {s.errors} | {ratio} "
-                     f"| {s.client_cpu_share:.2f} | {s.machine_busy_share:.2f} |")
+                     f"| {s.client_cpu:.2f} | {s.server_cpu:.2f} | {s.postgres_cpu:.2f} "
+                     f"| {s.other_cpu:.2f} |")
     lines += ["", "Per request kind (p50 / p95 ms):", "",
               "| workers | users | " + " | ".join(MIX) + " |",
               "|---|---|" + "---|" * len(MIX)]
