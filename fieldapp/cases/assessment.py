@@ -21,7 +21,7 @@ from fieldapp.cases.models import Case, CaseFlag, CaseGroup
 from fieldapp.db import utcnow
 from fieldapp.exceptions import Conflict, DomainError, ValidationFailed
 from fieldapp.risk import Assessment, RuleSet, registration
-from fieldapp.risk.engine import SEVERITIES, SEVERITY_RANK, AnswerError, Known
+from fieldapp.risk.engine import SEVERITIES, SEVERITY_RANK, AnswerError, FlagResult, Known
 
 INVALID_ANSWER = {
     "unknown_question": _l("Not a question of this questionnaire."),
@@ -43,8 +43,15 @@ def answers_of(case: Case) -> dict[str, Any]:
     return json.loads(case.assessment) if case.assessment else {}
 
 
+def age_known(case: Case) -> bool:
+    """False for a case that came by transfer without its identity group (no date of
+    birth, no age) until someone records one."""
+    return bool(case.date_of_birth) or bool(case.age_years)
+
+
 def age_of(case: Case, on: date) -> int:
-    """Age on `on`: from the date of birth, else the recorded age plus the years since."""
+    """Age on `on`: from the date of birth, else the recorded age plus the years since
+    (0 when neither is known: see age_known; evaluate() does not use it then)."""
     if case.date_of_birth:
         return vocab.age_on(date.fromisoformat(case.date_of_birth), on)
     recorded = int(case.age_years or 0)
@@ -62,9 +69,59 @@ def known_answers(case: Case) -> Known:
 def evaluate(case: Case, answers: dict[str, Any] | None = None,
              on: date | None = None) -> Assessment:
     on = on or case.assessed_on or utcnow().date()
-    return rule_set().evaluate(answers_of(case) if answers is None else answers,
-                               age=age_of(case, on), sex=case.sex,
+    answers = answers_of(case) if answers is None else answers
+    if not age_known(case):
+        return evaluate_at_every_age(case, answers)
+    return rule_set().evaluate(answers, age=age_of(case, on), sex=case.sex,
                                nationality=case.nationality, known=known_answers(case))
+
+
+def _ages(rules: RuleSet) -> list[int]:
+    """One age from each span the rule set's age conditions tell apart."""
+    bounds = {0}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("age"), dict):
+                bounds.update(v for v in node["age"].values() if isinstance(v, int))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list | tuple):
+            for value in node:
+                walk(value)
+
+    for _code, _plan, cond in rules.groups:
+        walk(cond)
+    for rule in rules.rules:
+        walk(rule.when)
+        walk([cond for _code, cond in rule.unhcr_extra])
+    return sorted(bounds)
+
+
+def evaluate_at_every_age(case: Case, answers: dict[str, Any]) -> Assessment:
+    """For a case whose age is unknown: unknown is not "no", so a group or flag counts
+    only when it holds at every age (the engine's three-valued logic, applied to age).
+    Without this, a missing age would read as 0 and make anyone a child."""
+    rules = rule_set()
+    known = known_answers(case)
+    results = [rules.evaluate(answers, age=years, sex=case.sex,
+                              nationality=case.nationality, known=known)
+               for years in _ages(rules)]
+    first = results[0]
+    groups = tuple(g for g in first.groups if all(g in r.groups for r in results))
+    flags = []
+    for flag in first.flags:
+        same = [next((f for f in r.flags if f.code == flag.code), None) for r in results]
+        if any(f is None for f in same):
+            continue
+        fired = [f for f in same if f is not None]
+        reasons = tuple(x for x in flag.reasons if all(x in f.reasons for f in fired))
+        flags.append(FlagResult(
+            code=flag.code,
+            severity=min((f.severity for f in fired), key=SEVERITY_RANK.__getitem__),
+            reasons=reasons or flag.reasons, plan=flag.plan, unhcr_codes=flag.unhcr_codes,
+            groups=flag.groups))
+    return Assessment(groups, tuple(flags), (), first.rule_set_version)
 
 
 def _reasons(row: CaseFlag) -> list[str]:

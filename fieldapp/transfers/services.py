@@ -33,7 +33,7 @@ from fieldapp.extensions import db
 from fieldapp.locations.models import Location, LocationLevel
 from fieldapp.referrals.vocab import SCOPES
 from fieldapp.risk import registration
-from fieldapp.risk.engine import SEVERITY_RANK, Assessment, FlagResult
+from fieldapp.risk.engine import Assessment
 from fieldapp.transfers.codes import code_hash, format_code, new_code, normalize_code
 from fieldapp.transfers.models import ContinuityCode, Transfer
 
@@ -604,57 +604,14 @@ def _index(case: Case) -> None:
         db.session.execute(sa.insert(CaseBlindIndex), rows)
 
 
-def _ages(rules: Any) -> list[int]:
-    """One age from each span the rule set's age conditions tell apart."""
-    bounds = {0}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("age"), dict):
-                bounds.update(v for v in node["age"].values() if isinstance(v, int))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list | tuple):
-            for value in node:
-                walk(value)
-
-    for _code, _plan, cond in rules.groups:
-        walk(cond)
-    for rule in rules.rules:
-        walk(rule.when)
-        walk([cond for _code, cond in rule.unhcr_extra])
-    return sorted(bounds)
-
-
 def _evaluate(case: Case, answers: dict[str, Any], age: int | None) -> Assessment:
-    """The rule set at the new organization. Without the identity group the age is
-    unknown, and unknown is not "no": a group or flag counts only when it holds at
-    every age (the engine's three-valued logic, applied to age)."""
-    rules = assessment.rule_set()
-    known = assessment.known_answers(case)
-
-    def at(years: int) -> Assessment:
-        return rules.evaluate(answers, age=years, sex=case.sex, nationality=case.nationality,
-                              known=known)
-
+    """The rule set at the new organization; without the identity group the age is
+    unknown (assessment.evaluate_at_every_age)."""
     if age is not None:
-        return at(age)
-    results = [at(years) for years in _ages(rules)]
-    first = results[0]
-    groups = tuple(g for g in first.groups if all(g in r.groups for r in results))
-    flags = []
-    for flag in first.flags:
-        same = [next((f for f in r.flags if f.code == flag.code), None) for r in results]
-        if any(f is None for f in same):
-            continue
-        fired = [f for f in same if f is not None]
-        reasons = tuple(x for x in flag.reasons if all(x in f.reasons for f in fired))
-        flags.append(FlagResult(
-            code=flag.code,
-            severity=min((f.severity for f in fired), key=SEVERITY_RANK.__getitem__),
-            reasons=reasons or flag.reasons, plan=flag.plan, unhcr_codes=flag.unhcr_codes,
-            groups=flag.groups))
-    return Assessment(groups, tuple(flags), (), first.rule_set_version)
+        return assessment.rule_set().evaluate(answers, age=age, sex=case.sex,
+                                              nationality=case.nationality,
+                                              known=assessment.known_answers(case))
+    return assessment.evaluate_at_every_age(case, answers)
 
 
 def _stats_copy(case: Case) -> dict[str, Any]:

@@ -155,3 +155,22 @@ def test_lists_sort_urgent_first_and_filter_by_flag(make, register):
     assert total == 1 and only[0].id == urgent.id
     by_priority, _ = services.list_cases(manager, services.CaseFilters(priority="high"))
     assert [c.id for c in by_priority] == [high.id]
+
+
+def test_an_unknown_age_is_not_a_child(make, register):
+    """A case that came by transfer without its identity group has no date of birth and
+    no age: saving answers must not read that as age 0 (a child travelling alone), nor
+    as an adult; only what holds at every age counts."""
+    worker = make.user()
+    case = register(worker)
+    case.date_of_birth = None
+    case.age_years = None
+    assert not assessment.age_known(case)
+    result = assessment.save_assessment(worker, case, {"accompaniment": "alone",
+                                                       "gbv": "past"})
+    db.session.commit()
+    assert "UNACCOMPANIED_CHILD" not in _flags(case)
+    assert _flags(case).get("GBV_SURVIVOR") == "high"
+    assert "CHILDREN" not in {g.code for g in case.groups}
+    assert "OLDER" not in {g.code for g in case.groups}
+    assert result.priority == "high"
