@@ -20,6 +20,7 @@ from schemathesis.checks import (
 
 from fieldapp.accounts.roles import Role
 from fieldapp.api.openapi import document
+from fieldapp.extensions import db
 from tests.conftest import api_token
 
 SCHEMA = schemathesis.openapi.from_dict(document())
@@ -35,9 +36,14 @@ def _call(app, token, path, method, *, path_parameters=None, query=None, body=No
         kwargs["body"] = body
         kwargs["media_type"] = "application/json"
     case = operation.Case(**kwargs)
-    response = case.call_and_validate(
-        app=app, base_url="/api/v1", checks=CHECKS,
-        headers={"Authorization": f"Bearer {token}", **(headers or {})})
+    # Each call in its own app context, as in production (and as tests.conftest's
+    # IsolatedClient does): otherwise `g` (where Flask-Login keeps the user) would carry
+    # the first caller into every later call, whatever token it sends.
+    db.session.commit()
+    with app.app_context():
+        response = case.call_and_validate(
+            app=app, base_url="/api/v1", checks=CHECKS,
+            headers={"Authorization": f"Bearer {token}", **(headers or {})})
     return response
 
 
