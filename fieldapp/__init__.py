@@ -263,6 +263,7 @@ def _register_blueprints(app: Flask) -> None:
     from fieldapp.referrals.views import bp as referrals_bp
     from fieldapp.risk.views import bp as risk_bp
     from fieldapp.stats.views import bp as stats_bp
+    from fieldapp.transfers.views import bp as transfers_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
@@ -271,6 +272,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(referrals_bp)
     app.register_blueprint(stats_bp)
     app.register_blueprint(intake_bp)
+    app.register_blueprint(transfers_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(accounts_cli)
     app.register_blueprint(organizations_cli)

@@ -161,6 +161,15 @@ EXPECTED: dict[tuple[str, str], set] = {
     ("api.list_transfers", "GET"): CASE_WORKERS,
     ("api.get_transfer", "GET"): CASE_WORKERS,
     ("api.transfer_transition", "POST"): CASE_WORKERS,
+    ("transfers.issue", "GET"): CASE_WORKERS,
+    ("transfers.issue", "POST"): CASE_WORKERS,
+    ("transfers.revoke", "POST"): CASE_WORKERS,
+    ("transfers.index", "GET"): CASE_WORKERS,
+    ("transfers.enter_code", "POST"): CASE_WORKERS,
+    ("transfers.detail", "GET"): CASE_WORKERS,
+    ("transfers.approve", "POST"): CASE_WORKERS,
+    ("transfers.decline", "POST"): CASE_WORKERS,
+    ("transfers.cancel", "POST"): CASE_WORKERS,
 }
 
 # Requests that would change the caller's own state are sent last or not at all.

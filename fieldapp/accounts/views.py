@@ -182,16 +182,21 @@ def logout() -> Response:
 def home() -> str:
     from fieldapp.referrals.followup import news_count
     from fieldapp.referrals.services import box_counts
+    from fieldapp.transfers.services import incoming_waiting_count
 
     roles = sorted(current_user.roles, key=lambda r: list(Role).index(r))
     counts = box_counts(current_user) if current_user.has_role(
         Role.FIELD_WORKER, Role.CASE_MANAGER, Role.SERVICE_PROVIDER) else None
     if counts is not None:
         counts["outbox"]["news"] = news_count(current_user)
+    # Transfer requests waiting for this user's decision (the case's owner or a manager).
+    transfers_waiting = incoming_waiting_count(current_user) if current_user.has_role(
+        Role.FIELD_WORKER, Role.CASE_MANAGER) else 0
     outside_changes = services.account_changes_from_outside(
         current_user.organization_id) if current_user.has_role(Role.ORG_ADMIN) else None
     return render_template(
         "accounts/home.html", roles=roles, role_labels=ROLE_LABELS, counts=counts,
+        transfers_waiting=transfers_waiting,
         role_descriptions=ROLE_DESCRIPTIONS, outside_changes=outside_changes,
         can_admin_users=authz.can(current_user, "users.view"),
         can_admin_orgs=authz.can(current_user, "organizations.view"),

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -36,16 +37,23 @@ from fieldapp.referrals import case_overview, followup
 from fieldapp.referrals import vocab as referral_vocab
 from fieldapp.referrals.labels import status_line
 from fieldapp.referrals.services import organization_name
+from fieldapp.transfers import services as transfers
+from fieldapp.transfers import slips as transfer_slips
+from fieldapp.transfers.forms import GROUP_NAMES
 
 bp = Blueprint("cases", __name__, url_prefix="/cases", template_folder="templates")
 
 View = Response | tuple[str, int] | str
 PER_PAGE = 25
+# The bands are numbers ("18-59"); a case that came by transfer without the identity
+# group has none.
+AGE_BANDS = {"unknown": _l("Age not known")}
 
 
 def _labels() -> dict[str, Any]:
-    return {"sexes": vocab.SEXES, "stages": vocab.STAGES, "priorities": vocab.PRIORITIES,
-            "statuses": vocab.STATUSES, "flag_labels": vocab.FLAG_LABELS,
+    return {"age_bands": AGE_BANDS, "sexes": vocab.SEXES, "stages": vocab.STAGES,
+            "priorities": vocab.PRIORITIES, "statuses": vocab.STATUSES,
+            "flag_labels": vocab.FLAG_LABELS,
             "documents": vocab.DOCUMENT_TYPES, "relationships": vocab.RELATIONSHIPS,
             "languages": vocab.LANGUAGES, "bases": vocab.CONSENT_BASES,
             "givers": vocab.CONSENT_GIVERS, "country_name": case_choices.country_name,
@@ -197,7 +205,19 @@ def detail(case_id: uuid.UUID) -> str:
         close_form=close_form, action_form=SimpleActionForm(), reassign_form=reassign_form,
         can_close=authz.can(current_user, "cases.close", case),
         can_reopen=authz.can(current_user, "cases.reopen", case), **_overview(case, values),
-        **_labels())
+        **_continuity(case), **_labels())
+
+
+def _continuity(case: Case) -> dict[str, Any]:
+    """The case's continuity codes and transfer history (SPEC §11.7), and whether this
+    user may give or revoke codes."""
+    return {"codes": transfers.codes_of(case),
+            "case_transfers": transfers.transfers_of_case(case),
+            "can_issue_code": transfers.may_issue(current_user, case),
+            "today": clock.now().date(), "code_statuses": transfers.CODE_STATUSES,
+            "transfer_statuses": transfers.STATUSES, "transfer_groups": GROUP_NAMES,
+            "country_names": dict(transfer_slips.country_choices()),
+            "may_see_transfer": lambda t: transfers.may_see(current_user, t)}
 
 
 def _overview(case: Case, values: dict[str, Any]) -> dict[str, Any]:
