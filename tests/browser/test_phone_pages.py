@@ -135,10 +135,11 @@ def _pages(ids: dict[str, str]) -> dict[str, list[str]]:
             f"/cases/{ref_case}/withdraw-consent",
             f"/cases/{ref_case}/refer", "/referrals", f"/referrals/{ref}", "/services",
             "/account/password", "/account/profile", f"/referrals/{ref}/slip",
-            "/intake/outbox", "/intake/devices"],
+            "/intake/outbox", "/intake/devices", "/transfers",
+            f"/cases/{ref_case}/continuity-code"],
         "casemanager@frontera.example": [
             "/", "/cases", f"/cases/{case}", f"/cases/{case}/edit", "/stats?rows=flag",
-            "/referrals"],
+            "/referrals", "/transfers", f"/cases/{case}/continuity-code"],
         "provider@proteccion.example": ["/", "/referrals", "/services"],
         "supervisor@red.example": ["/", "/stats?rows=flag&cols=country",
                                    "/stats?rows=month&flag=IRREGULAR_STATUS"],
