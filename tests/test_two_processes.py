@@ -10,6 +10,8 @@ Checked across the two: a session cookie from one works on the other (and ends o
 the per-account login throttle counts attempts on both, failed logins on both add up to
 the lockout, and concurrent registrations through both keep the audit chain whole
 (`flask audit verify`, contiguous sequence numbers, no two events after the same one).
+One server builds the app before forking (GUNICORN_PRELOAD), the other in each worker.
+Also: the access log keeps no query string, and config/gunicorn.conf.py's settings.
 """
 
 from __future__ import annotations
@@ -148,11 +150,12 @@ with app.app_context():
     return email
 
 
-def _start(instance: Path, name: str) -> tuple[subprocess.Popen[bytes], str]:
+def _start(instance: Path, name: str, *, preload: bool) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {**os.environ, "FIELDAPP_INSTANCE_PATH": str(instance),
            "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2",
-           "GUNICORN_ACCESS_LOG": ""}
+           "GUNICORN_ACCESS_LOG": str(instance / f"access-{name}.log"),
+           "GUNICORN_PRELOAD": "1" if preload else ""}
     env.pop("FIELDAPP_ENV", None)  # the settings file says production
     log = (instance / f"gunicorn-{name}.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c",
@@ -214,7 +217,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         fd = os.open(instance / "fieldapp.env", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write("".join(f"{k}={v}\n" for k, v in settings.items()))
-        started = [_start(instance, "a"), _start(instance, "b")]
+        # B builds the app once and forks (post_fork drops the engine it inherited).
+        started = [_start(instance, "a", preload=False), _start(instance, "b", preload=True)]
         procs = [p for p, _ in started]
         for (proc, base), label in zip(started, "ab", strict=True):
             _wait(proc, base, instance, label)
@@ -354,3 +358,58 @@ def test_concurrent_writes_through_both_keep_the_audit_chain_whole(cluster: Clus
                          env=env, capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.startswith(f"OK: {count} events"), out.stdout
+
+
+def test_the_access_log_has_paths_without_query_strings(cluster: Cluster) -> None:
+    token = _token(cluster.a, _email(cluster, "control"))
+    r = call(cluster.a, "GET", "/api/v1/cases?q=Sanchez%20Quispe&per_page=5",
+             headers={"Authorization": "Bearer " + token, "Referer":
+                      f"{cluster.a}/cases?q=Sanchez+Quispe"})
+    assert r.status == 200
+    log = ""
+    for _ in range(50):  # written by the worker after the response
+        log = (cluster.instance / "access-a.log").read_text()
+        if '"GET /api/v1/cases"' in log:
+            break
+        time.sleep(0.1)
+    assert '"GET /api/v1/cases" 200' in log
+    assert "Sanchez" not in log and "per_page" not in log and "?" not in log
+    assert "127.0.0.1" not in log  # nor the client's address
+
+
+def _gunicorn_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
+    import runpy
+
+    for name in ("GUNICORN_WORKERS", "GUNICORN_THREADS", "FIELDAPP_TRUSTED_PROXIES",
+                 "FORWARDED_ALLOW_IPS", "FIELDAPP_INSTANCE_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))
+
+
+def test_gunicorn_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    empty = tmp_path / "instance"
+    empty.mkdir(mode=0o700)
+    settings = _gunicorn_settings(monkeypatch, FIELDAPP_INSTANCE_PATH=str(empty))
+    assert settings["worker_class"] == "sync"
+    assert 1 <= settings["workers"] <= 8
+    assert settings["bind"] == ["127.0.0.1:8000"]
+    for atom in ("%(r)s", "%(q)s", "%(f)s", "%(h)s", "%(a)s"):
+        assert atom not in settings["access_log_format"]
+    # No proxy trusted by the app: gunicorn believes no X-Forwarded-Proto either.
+    assert settings["forwarded_allow_ips"] == ""
+
+    settings = _gunicorn_settings(monkeypatch, FIELDAPP_TRUSTED_PROXIES="1",
+                                  GUNICORN_WORKERS="3", GUNICORN_THREADS="4")
+    assert settings["forwarded_allow_ips"] == "127.0.0.1,::1"
+    assert (settings["workers"], settings["worker_class"]) == (3, "gthread")
+    settings = _gunicorn_settings(monkeypatch, FIELDAPP_TRUSTED_PROXIES="1",
+                                  FORWARDED_ALLOW_IPS="10.0.0.5")
+    assert settings["forwarded_allow_ips"] == "10.0.0.5"
+
+    # The instance settings file counts as the app reads it.
+    (empty / "fieldapp.env").write_text("FIELDAPP_TRUSTED_PROXIES=2\n")
+    (empty / "fieldapp.env").chmod(0o600)
+    settings = _gunicorn_settings(monkeypatch, FIELDAPP_INSTANCE_PATH=str(empty))
+    assert settings["forwarded_allow_ips"] == "127.0.0.1,::1"
