@@ -58,6 +58,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from config import normalize_database_url
+
 ROOT = Path(__file__).resolve().parents[2]
 LOAD_PASSWORD = "benchmark passphrase only"  # noqa: S105 - the throwaway load database
 
@@ -104,7 +106,8 @@ class Settings:
 
     @property
     def database_url(self) -> str:
-        return str(sa.engine.make_url(self.admin_url).set(database=self.database))
+        url = sa.engine.make_url(normalize_database_url(self.admin_url))
+        return url.set(database=self.database).render_as_string(hide_password=False)
 
 
 # -- the database and its data ---------------------------------------------------------------
@@ -113,7 +116,7 @@ def recreate_database(admin_url: str, name: str) -> None:
     """DROP and CREATE the load's own database (never the one you work in)."""
     if not name.replace("_", "").isalnum():
         raise SystemExit(f"LOAD_DATABASE must be a plain name, not {name!r}")
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    engine = sa.create_engine(normalize_database_url(admin_url), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
