@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import current_app, g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fieldapp import contact_details
 from fieldapp.accounts import passwords
@@ -89,8 +90,14 @@ def count_failed_login(user: User, *, reason: str, channel: str) -> None:
     """A wrong password or a wrong second-factor code: counted alike, and the account is
     locked for LOGIN_LOCKOUT_DURATION after LOGIN_LOCKOUT_THRESHOLD in a row."""
     cfg = current_app.config
-    user.failed_logins += 1
-    if user.failed_logins >= cfg["LOGIN_LOCKOUT_THRESHOLD"]:
+    # Counted in the database (not read-modify-write in Python): failures arriving at the
+    # same moment on several processes all count.
+    count = db.session.execute(
+        sa.update(User).where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1).returning(User.failed_logins)
+        .execution_options(synchronize_session=False)).scalar_one()
+    set_committed_value(user, "failed_logins", count)
+    if count >= cfg["LOGIN_LOCKOUT_THRESHOLD"]:
         user.locked_until = utcnow() + cfg["LOGIN_LOCKOUT_DURATION"]
         user.failed_logins = 0
         audit.record("account.locked", object_type="user", object_id=user.id,

@@ -362,3 +362,26 @@ def test_changing_second_factors_needs_a_fresh_one(client, make):
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Passkey).where(
         Passkey.user_id == user.id)) == 0
+
+
+def test_failures_arriving_together_all_count(app, make):
+    """Two processes counting a failure at the same moment: each adds one in the
+    database, so neither overwrites the other's (a read-modify-write in Python did)."""
+    from fieldapp.accounts import services
+
+    user = make.user(Role.FIELD_WORKER)
+    stale = db.session.get(User, user.id)  # this process read failed_logins = 0
+    assert stale.failed_logins == 0
+    db.session.expunge(stale)  # keep what was read; hold no lock (SQLite) meanwhile
+    db.session.rollback()
+    with app.app_context():  # another process counts one meanwhile
+        other = db.session.get(User, user.id)
+        services.count_failed_login(other, reason="wrong_password", channel="web")
+        db.session.commit()
+    stale = db.session.merge(stale, load=False)
+    assert stale.failed_logins == 0
+    services.count_failed_login(stale, reason="wrong_password", channel="web")
+    db.session.commit()
+    assert stale.failed_logins == 2
+    db.session.expire_all()
+    assert db.session.get(User, user.id).failed_logins == 2
