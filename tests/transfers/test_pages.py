@@ -21,7 +21,7 @@ from fieldapp.extensions import db, limiter
 from fieldapp.transfers import codes
 from fieldapp.transfers.models import ContinuityCode, Transfer
 from tests.conftest import csrf_from, login
-from tests.transfers.conftest import SECRET, in_days, issued_code
+from tests.transfers.conftest import SECRET, bearer, in_days, issued_code
 
 CODE_RE = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
 REFUSED = "This code cannot be used here."
@@ -207,21 +207,32 @@ def test_enter_a_code_right_and_wrong(client, english, full_case):
 
 
 def test_refused_codes_are_throttled_like_logins(app, client, english, full_case):
+    """The page and the API draw on one budget of refused codes per account."""
     code = issued_code(client, english["owner"], full_case)
-    client = _as(client, english["requester"])
-    token = _token(client, "/transfers")
+    headers = bearer(client, english["requester"])
+    page = _as(client, english["requester"])
+    token = _token(page, "/transfers")
     app.config["LOGIN_RATE_LIMIT_ACCOUNT"] = "2 per hour"
     try:
         limiter.reset()
-        statuses = [client.post("/transfers/code", data={
-            "csrf_token": token, "code": codes.format_code(codes.new_code())}).status_code
-            for _ in range(3)]
-        blocked = client.post("/transfers/code", data={"csrf_token": token, "code": code})
+        statuses = [
+            page.post("/transfers/code", data={
+                "csrf_token": token, "code": codes.format_code(codes.new_code())}).status_code,
+            client.post("/api/v1/transfers", headers=headers, json={
+                "code": codes.format_code(codes.new_code())}).status_code,
+            page.post("/transfers/code", data={
+                "csrf_token": token, "code": codes.format_code(codes.new_code())}).status_code]
+        blocked = page.post("/transfers/code", data={"csrf_token": token, "code": code})
+        # Another account of the same organization still has its budget.
+        colleague = _as(client, english["requester_manager"])
+        other = colleague.post("/transfers/code", data={
+            "csrf_token": _token(colleague, "/transfers"), "code": code})
     finally:
         app.config["LOGIN_RATE_LIMIT_ACCOUNT"] = "10000 per minute"
         limiter.reset()
     assert statuses == [404, 404, 429]
-    assert blocked.status_code == 429
+    assert blocked.status_code == 429 and blocked.headers.get("Retry-After", "").isdigit()
+    assert other.status_code == 302
 
 
 # -- deciding ---------------------------------------------------------------------------------
