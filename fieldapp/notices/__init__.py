@@ -1,1 +1,2 @@
-"""E-mail notices of referrals to organizations: no personal data, a link only."""
+"""E-mail notices of referrals and transfer requests to organizations: no personal data,
+a link only."""

@@ -75,7 +75,7 @@ def list_command(status: str | None, limit: int) -> None:
 
 def _line(notice: Notice, org_name: str) -> str:
     when = notice.sent_at if notice.status == "sent" else notice.next_attempt_at
-    return (f"{notice.id}  {notice.created_at:%Y-%m-%d %H:%M}Z  {notice.kind:<9} "
+    return (f"{notice.id}  {notice.created_at:%Y-%m-%d %H:%M}Z  {notice.kind:<18} "
             f"{notice.status:<7} attempts {notice.attempts}  "
             f"{'sent' if notice.status == 'sent' else 'next'} {when:%Y-%m-%d %H:%M}Z  "
             f"{org_name}" + (f"  [{notice.last_error}]" if notice.last_error else ""))

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from fieldapp.db import UTCDateTime, utcnow
 from fieldapp.extensions import db
 
-
 # What a notice is about: a referral, or a transfer request.
 REFERRAL_KINDS = ("new", "overdue", "completed")
 TRANSFER_KINDS = ("transfer_requested", "transfer_decided")

@@ -1,13 +1,16 @@
-"""E-mail notices of referrals: queued in the transaction that caused them, sent later.
+"""E-mail notices of referrals and transfer requests: queued in the transaction that
+caused them, sent later.
 
 `on_referral_status` (called by the referral services when a referral is sent or
-completed) and `enqueue_overdue` (run by `flask notices send`) write Notice rows;
+completed), `on_transfer_status` (called by the transfer services when a transfer is
+requested or decided) and `enqueue_overdue` (run by `flask notices send`) write Notice rows;
 `send_pending` hands the due ones to the SMTP server, one at a time, outside any
 request: a slow or broken mail server never delays or fails what a person did. Each
 notice is claimed before it is sent (so two senders never send it twice), tried
 again with growing pauses when the server does not take it, and kept as `failed`
-after NOTICE_MAX_ATTEMPTS, never deleted. The database's unique constraint makes
-each kind of notice about a referral go once to each organization.
+after NOTICE_MAX_ATTEMPTS, never deleted (a transfer notice goes with its transfer,
+which fieldapp never deletes). The database's unique constraints make each kind of
+notice about a referral or a transfer go once to each organization.
 
 With MAIL_SERVER unset, notices are off: nothing is queued and nothing is sent.
 """
@@ -19,6 +22,7 @@ import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -29,14 +33,16 @@ from fieldapp import clock
 from fieldapp.accounts.models import Organization
 from fieldapp.extensions import db
 from fieldapp.notices import mailer, messages
-from fieldapp.notices.models import Notice
+from fieldapp.notices.models import REFERRAL_KINDS, TRANSFER_KINDS, Notice
 from fieldapp.referrals.models import Referral
+from fieldapp.transfers.models import Transfer
 
 log = logging.getLogger("fieldapp.notices")
 
 # Who hears of what: the receiving organization of a new or overdue referral, the
-# sending organization of a completed one.
-KINDS = ("new", "overdue", "completed")
+# sending organization of a completed one; the issuing organization of a transfer
+# request, the requesting organization of its approval or decline.
+KINDS = REFERRAL_KINDS
 # There is no language per organization: the country's, else the default (Spanish).
 LOCALE_BY_COUNTRY = {"BR": "pt_BR", "GY": "en", "TT": "en"}
 LONGEST_PAUSE = timedelta(hours=6)
@@ -56,17 +62,31 @@ def notice_locale(org: Organization) -> str:
 
 def enqueue(referral_id: uuid.UUID, organization_id: uuid.UUID, kind: str, *,
             now: datetime | None = None) -> bool:
-    """Queue one notice in the caller's transaction. False when notices are off, the
-    organization has no notice address (or is inactive), or this notice exists already."""
-    if kind not in KINDS:
+    """Queue one notice about a referral in the caller's transaction. False when notices
+    are off, the organization has no notice address (or is inactive), or this notice
+    exists already."""
+    if kind not in REFERRAL_KINDS:
         raise ValueError(kind)
+    return _enqueue({"referral_id": referral_id}, organization_id, kind, now=now)
+
+
+def enqueue_transfer(transfer_id: uuid.UUID, organization_id: uuid.UUID, kind: str, *,
+                     now: datetime | None = None) -> bool:
+    """Queue one notice about a transfer request, as `enqueue` does for a referral."""
+    if kind not in TRANSFER_KINDS:
+        raise ValueError(kind)
+    return _enqueue({"transfer_id": transfer_id}, organization_id, kind, now=now)
+
+
+def _enqueue(subject: dict[str, uuid.UUID], organization_id: uuid.UUID, kind: str, *,
+             now: datetime | None) -> bool:
     if not enabled():
         return False
     org = db.session.get(Organization, organization_id)
     if org is None or not org.active or not org.notice_email:
         return False
     now = now or clock.now()
-    values = {"id": uuid.uuid4(), "organization_id": org.id, "referral_id": referral_id,
+    values = {"id": uuid.uuid4(), "organization_id": org.id, **subject,
               "kind": kind, "to_address": org.notice_email, "locale": notice_locale(org),
               "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
@@ -87,6 +107,18 @@ def on_referral_status(referral: Referral, *, now: datetime | None = None) -> bo
     return False
 
 
+def on_transfer_status(transfer: Transfer, *, now: datetime | None = None) -> bool:
+    """The transfer was just requested (the issuing organization hears of it) or
+    approved or declined (the requesting organization does); a cancel sends nothing
+    (the requester did it, and the issuer's list shows it). Call after the flush."""
+    if transfer.status == "requested":
+        return enqueue_transfer(transfer.id, transfer.from_org_id, "transfer_requested",
+                                now=now)
+    if transfer.status in ("approved", "declined"):
+        return enqueue_transfer(transfer.id, transfer.to_org_id, "transfer_decided", now=now)
+    return False
+
+
 def enqueue_overdue(now: datetime | None = None) -> int:
     """One notice per referral still unacknowledged after its deadline, to the receiving
     organization, once. Returns how many were queued; the caller commits."""
@@ -100,13 +132,20 @@ def enqueue_overdue(now: datetime | None = None) -> int:
     return sum(enqueue(referral_id, org_id, "overdue", now=now) for referral_id, org_id in rows)
 
 
-def referral_link(referral_id: uuid.UUID) -> str:
-    """The referral's page at FIELDAPP_BASE_URL (checked at start-up when mail is on)."""
+def page_link(endpoint: str, **values: Any) -> str:
+    """A page at FIELDAPP_BASE_URL (checked at start-up when mail is on)."""
     base = urlsplit(current_app.config["FIELDAPP_BASE_URL"])
     adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/",
                                        url_scheme=base.scheme)
-    return adapter.build("referrals.detail", {"referral_id": referral_id},
-                         force_external=True)
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def referral_link(referral_id: uuid.UUID) -> str:
+    return page_link("referrals.detail", referral_id=referral_id)
+
+
+def transfer_link(transfer_id: uuid.UUID) -> str:
+    return page_link("transfers.detail", transfer_id=transfer_id)
 
 
 def pause_after(attempt: int) -> timedelta:
@@ -137,6 +176,8 @@ def send_pending(now: datetime | None = None, *, limit: int = 100) -> SendReport
         if attempt is None:
             continue  # another sender has it
         notice = db.session.get(Notice, notice_id)
+        if notice is None:
+            continue  # its transfer was deleted meanwhile, and the notice with it
         outcome = _send(notice, attempt, now)
         setattr(report, outcome, getattr(report, outcome) + 1)
         db.session.commit()
@@ -156,18 +197,36 @@ def _claim(notice_id: uuid.UUID, now: datetime) -> int | None:
     return attempt
 
 
-def _send(notice: Notice, attempt: int, now: datetime) -> str:
-    config = current_app.config
+def _parts(notice: Notice) -> dict[str, Any] | None:
+    """What the message says besides its kind: the referral's reference, or the
+    transfer's outcome; and the link. None when the subject is gone."""
+    if notice.transfer_id is not None:
+        status = db.session.scalar(sa.select(Transfer.status).where(
+            Transfer.id == notice.transfer_id))
+        if status is None:
+            return None
+        return {"reference": None, "link": transfer_link(notice.transfer_id),
+                "outcome": status if notice.kind == "transfer_decided" else None}
     reference = db.session.scalar(sa.select(Referral.reference).where(
         Referral.id == notice.referral_id)) if notice.referral_id else None
-    if reference is None:  # the referral is gone: nothing to point at
-        notice.status, notice.last_error = "failed", "referral_missing"
-        log.error("notice %s (%s) not sent: its referral no longer exists", notice.id,
-                  notice.kind)
+    if reference is None:
+        return None
+    return {"reference": reference, "link": referral_link(notice.referral_id),
+            "outcome": None}
+
+
+def _send(notice: Notice, attempt: int, now: datetime) -> str:
+    config = current_app.config
+    parts = _parts(notice)
+    if parts is None:  # the referral or transfer is gone: nothing to point at
+        subject = "transfer" if notice.transfer_id is not None else "referral"
+        notice.status, notice.last_error = "failed", f"{subject}_missing"
+        log.error("notice %s (%s) not sent: its %s no longer exists", notice.id,
+                  notice.kind, subject)
         return "failed"
-    message = messages.compose(kind=notice.kind, reference=reference,
-                               link=referral_link(notice.referral_id), locale=notice.locale,
-                               sender=config["MAIL_DEFAULT_SENDER"], to=notice.to_address)
+    message = messages.compose(kind=notice.kind, locale=notice.locale,
+                               sender=config["MAIL_DEFAULT_SENDER"], to=notice.to_address,
+                               **parts)
     try:
         mailer.send(message, config)
     except (OSError, smtplib.SMTPException) as exc:

@@ -31,10 +31,12 @@ from fieldapp.db import new_record_key
 from fieldapp.exceptions import Conflict, DomainError, NotAllowed, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.locations.models import Location, LocationLevel
+from fieldapp.notices import services as notices
 from fieldapp.referrals.vocab import SCOPES
 from fieldapp.risk import registration
 from fieldapp.risk.engine import Assessment
 from fieldapp.transfers.codes import code_hash, format_code, new_code, normalize_code
+from fieldapp.transfers.forms import GROUP_NAMES
 from fieldapp.transfers.models import ContinuityCode, Transfer
 
 __all__ = ["CodeRefused", "IllegalTransition", "TransferNotFound", "code_errors",
@@ -312,6 +314,7 @@ def request_transfer(actor: User, code_text: Any, *, stage: str = "transit") -> 
                  object_id=transfer.id, organization_id=actor.organization_id,
                  details={"from_organization_id": str(transfer.from_org_id),
                           "to_organization_id": str(transfer.to_org_id)})
+    notices.on_transfer_status(transfer, now=now)  # an e-mail to the issuer, if it has one
     return transfer
 
 
@@ -486,6 +489,7 @@ def decide(actor: User, transfer: Transfer, action: str, *, reason: str | None =
                               "new_case_id": str(transfer.new_case_id),
                               "keep_open": transfer.keep_open}
                              if transfer.status == "approved" else {})})
+    notices.on_transfer_status(transfer, now=now)  # the requester hears of an answer
     return transfer
 
 
@@ -532,7 +536,9 @@ def _new_case(actor: User, transfer: Transfer, original: Case, *, now: datetime)
         consent_note = _("Came by transfer from %(org)s: consent to the transfer was "
                          "recorded there on %(date)s. Groups that came: %(groups)s.",
                          org=from_name, date=code.issued_at.date().isoformat(),
-                         groups=", ".join(transfer.scope_list))
+                         # The groups' short names, as the case and transfer pages show them.
+                         groups=", ".join(str(GROUP_NAMES.get(g, g))
+                                          for g in transfer.scope_list))
     case = Case(id=uuid.uuid4(), organization_id=org.id, owner_id=transfer.requested_by_id,
                 registered_at=now, registered_on=on, updated_at=now,
                 registered_month=on.strftime("%Y-%m"), record_key=new_record_key(),
@@ -666,8 +672,9 @@ def end_for_case(case: Case, *, actor: User | None, why: str,
             ContinuityCode.case_id == case.id, ContinuityCode.used_at.is_(None),
             ContinuityCode.revoked_at.is_(None))):
         _revoke(row, actor=actor, why=why, now=now)
-    for transfer in db.session.scalars(sa.select(Transfer).where(
-            Transfer.case_id == case.id, Transfer.status == "requested")):
+    declined = list(db.session.scalars(sa.select(Transfer).where(
+        Transfer.case_id == case.id, Transfer.status == "requested")))
+    for transfer in declined:
         transfer.status = "declined"
         transfer.ended_by = why
         transfer.decided_at = now
@@ -677,6 +684,8 @@ def end_for_case(case: Case, *, actor: User | None, why: str,
                      details={"from_organization_id": str(transfer.from_org_id),
                               "to_organization_id": str(transfer.to_org_id), "why": why})
     db.session.flush()
+    for transfer in declined:
+        notices.on_transfer_status(transfer, now=now)
 
 
 def shred_reasons_of_case(case: Case) -> None:
