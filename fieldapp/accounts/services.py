@@ -23,7 +23,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from fieldapp import contact_details
 from fieldapp.accounts import passwords
-from fieldapp.accounts.models import ApiToken, Organization, User, UserSession
+from fieldapp.accounts.models import (
+    ApiToken,
+    Organization,
+    Passkey,
+    TotpCredential,
+    User,
+    UserSession,
+)
 from fieldapp.accounts.roles import Role
 from fieldapp.audit import services as audit
 from fieldapp.audit.models import AuditEvent
@@ -140,27 +147,30 @@ def start_session(user: User, *, second_factor: bool = False) -> str:
     return token
 
 
-def find_session(token: str) -> UserSession | None:
-    return db.session.scalar(sa.select(UserSession).where(
-        UserSession.token_hash == _token_hash(token)))
-
-
 def resolve_session(token: str) -> User | None:
-    """The user of a live session, or None when unknown, revoked or timed out."""
+    """The user of a live session, or None when unknown, revoked or timed out.
+
+    One statement reads the session, its user and roles, and whether the user has a
+    second factor (for `sessions.require_second_factor`, later in the same request)."""
     cfg = current_app.config
-    row = find_session(token)
-    if row is None:
+    found = db.session.execute(
+        sa.select(UserSession, User, _has_second_factor(UserSession.user_id))
+        .outerjoin(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _token_hash(token))
+        .options(joinedload(User.role_rows))).unique().first()
+    if found is None:
         return None
+    row, user, enrolled = found
     now = utcnow()
     if (now - row.created_at >= cfg["SESSION_ABSOLUTE_TIMEOUT"]
             or now - row.last_seen_at >= cfg["SESSION_IDLE_TIMEOUT"]):
         db.session.delete(row)
         db.session.commit()
         return None
-    user = db.session.get(User, row.user_id)
     if user is None or not user.active:
         return None
     g.user_session = row  # for the second-factor checks of this request
+    _remember_second_factor(user, enrolled)
     if (now - row.last_seen_at).total_seconds() > 30:
         row.last_seen_at = now
         db.session.commit()
@@ -199,13 +209,37 @@ def issue_token(user: User, *, second_factor: bool = False) -> tuple[str, dateti
 
 
 def resolve_token(token: str) -> ApiToken | None:
-    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token))
-                            .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+    """The live token, with its user and roles and (for `sessions.require_second_factor`)
+    whether the user has a second factor: one statement."""
+    found = db.session.execute(
+        sa.select(ApiToken, _has_second_factor(ApiToken.user_id))
+        .where(ApiToken.token_hash == _token_hash(token))
+        .options(joinedload(ApiToken.user).joinedload(User.role_rows))).unique().first()
+    if found is None:
+        return None
+    row, enrolled = found
+    if row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     if not row.user.active:
         return None
+    _remember_second_factor(row.user, enrolled)
     return row
+
+
+def _has_second_factor(user_id: Any) -> sa.ColumnElement[bool]:
+    """The question of `two_factor.is_enrolled` (a confirmed TOTP or a passkey), as a
+    column of the query that reads the session or token (tests/perf checks that both
+    answer alike)."""
+    totp = sa.exists().where(TotpCredential.user_id == user_id,
+                             TotpCredential.confirmed_at.is_not(None))
+    passkey = sa.exists().where(Passkey.user_id == user_id)
+    return sa.or_(totp, passkey).label("has_second_factor")
+
+
+def _remember_second_factor(user: User, enrolled: bool) -> None:
+    """For this request's second-factor check only (`sessions.require_second_factor`
+    takes it once): what the same transaction read a moment earlier."""
+    g.second_factor_enrolled = (user.id, bool(enrolled))
 
 
 def revoke_token(row: ApiToken, *, actor: User) -> None:

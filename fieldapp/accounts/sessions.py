@@ -167,10 +167,17 @@ def require_second_factor() -> Response | None:
     if not current_user.is_authenticated:
         return None
     user = current_user._get_current_object()
+    kept = g.pop("second_factor_enrolled", None)
     proved = session_proved_second_factor()
     if proved and not two_factor.is_required(user):
         return None
-    if two_factor.is_enrolled(user):
+    # Read with this request's session or token (services.resolve_*), in the same
+    # transaction; asked now only when that did not happen.
+    if kept is not None and kept[0] == user.id:
+        enrolled = kept[1]
+    else:
+        enrolled = two_factor.is_enrolled(user)
+    if enrolled:
         if proved or endpoint in UNPROVED_ENDPOINTS:
             return None
         if authz.is_api_request():
