@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import abort, jsonify, request
@@ -205,19 +206,23 @@ def list_referrals() -> Response:
                                        news=request.args.get("news") in ("true", "1"))
     rows, total = services.list_referrals(current_user, filters, page=page, per_page=per_page,
                                           now=now)
-    items = [referral_item(r, now=now) for r in rows]
+    org_name = services.organization_names(rows)
+    items = [referral_item(r, now=now, org_name=org_name) for r in rows]
     return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
 
 
-def referral_item(r: Referral, *, now: datetime) -> dict[str, object]:
-    """A referral in a list (inbox, outbox, a case's referrals)."""
+def referral_item(r: Referral, *, now: datetime,
+                  org_name: Callable[[uuid.UUID], str] = services.organization_name
+                  ) -> dict[str, object]:
+    """A referral in a list (inbox, outbox, a case's referrals); `org_name` from
+    `services.organization_names` reads a whole page's organizations at once."""
     return {"id": str(r.id), "reference": r.reference, "status": r.status,
             "urgency": r.urgency,
             "due_at": r.due_at.isoformat(), "overdue": r.overdue(now),
             "created_at": r.created_at.isoformat(), "service_type": r.service_type,
             "service_name": r.service.name, "flags": r.flag_list,
-            "receiving_organization": services.organization_name(r.receiving_org_id),
-            "sending_organization": services.organization_name(r.sending_org_id)}
+            "receiving_organization": org_name(r.receiving_org_id),
+            "sending_organization": org_name(r.sending_org_id)}
 
 
 @bp.get("/referrals/<uuid:referral_id>")

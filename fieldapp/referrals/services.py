@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import defaultload
 
 from fieldapp import clock, contact_details
 from fieldapp.accounts.models import Organization, User
@@ -696,7 +697,9 @@ def list_referrals(user: User, filters: ReferralFilters, *, page: int = 1, per_p
                            value=Referral.urgency, else_=0)
     rows = db.session.scalars(stmt.order_by(
         sa.case((Referral.status == "sent", 0), else_=1), urgency_rank.desc(),
-        Referral.due_at).limit(per_page).offset((page - 1) * per_page)).all()
+        Referral.due_at).limit(per_page).offset((page - 1) * per_page)
+        # A list shows each service's name, not the places it covers.
+        .options(defaultload(Referral.service).lazyload(Service.coverage))).all()
     return list(rows), total
 
 
@@ -773,6 +776,17 @@ def sender_contact(referral: Referral) -> dict[str, str | None]:
 def organization_name(org_id: uuid.UUID) -> str:
     org = db.session.get(Organization, org_id)
     return org.name if org else ""
+
+
+def organization_names(referrals: Iterable[Referral]) -> Callable[[uuid.UUID], str]:
+    """`organization_name` for a list of referrals: both sides' names in one query,
+    instead of one per row."""
+    wanted = {i for r in referrals for i in (r.sending_org_id, r.receiving_org_id)}
+    names: dict[uuid.UUID, str] = {}
+    if wanted:
+        names = {org_id: name for org_id, name in db.session.execute(
+            sa.select(Organization.id, Organization.name).where(Organization.id.in_(wanted)))}
+    return lambda org_id: names.get(org_id, "")
 
 
 def record_view(actor: User, referral: Referral) -> None:

@@ -411,7 +411,8 @@ def index() -> View:
     cases = {c.id: c for c in db.session.scalars(sa.select(Case).where(
         Case.id.in_({r.case_id for r in rows})))} if box == "outbox" else {}
     return render_template("referrals/index.html", rows=rows, total=total, box=box, form=form,
-                           now=now, page=page, org_name=services.organization_name, cases=cases,
+                           now=now, page=page, org_name=services.organization_names(rows),
+                           cases=cases,
                            can_inbox=authz.can(current_user, "referrals.inbox"),
                            can_outbox=authz.can(current_user, "referrals.outbox"), **_labels())
 
