@@ -243,3 +243,45 @@ def test_a_brazilian_issuer_reads_it_in_portuguese(app, client, make, people, fu
     with force_locale("pt_BR"):
         subject = gettext("A transfer request is waiting for your organization's decision")
     assert str(mail.message["Subject"]) == subject
+
+
+def test_migration_0017_downgrades_and_upgrades_with_notices_in_the_outbox(
+        app, client, people, full_case, network, child_case, mail_on):
+    """Down to 0016 the outbox keeps its referral notices and drops the transfer ones
+    (the old table cannot hold them); up again, both kinds can be queued and the
+    database checks them again."""
+    from flask_migrate import downgrade, upgrade
+
+    from tests.notices.test_notices import _send
+
+    _addresses(people)
+    network["orgs"]["child"].notice_email = "referrals@child-office.example"
+    db.session.commit()
+    transfer = _request(client, people, full_case)
+    referral = _send(network, child_case)
+    kept = db.session.scalar(sa.select(Notice.id).where(Notice.referral_id == referral.id))
+    transfer_id, issuer_id, referral_id = transfer.id, transfer.from_org_id, referral.id
+    db.session.commit()
+    db.session.remove()
+
+    downgrade(revision="0016")
+    with db.engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("notices")}
+        rows = conn.execute(sa.text("SELECT kind FROM notices")).scalars().all()
+    assert "transfer_id" not in columns
+    assert rows == ["new"]
+
+    upgrade()
+    db.session.remove()
+    assert [(n.id, n.kind, n.transfer_id) for n in _notices()] == [(kept, "new", None)]
+    assert notices.enqueue_transfer(transfer_id, issuer_id,
+                                    "transfer_requested") is True
+    db.session.commit()
+    with pytest.raises(sa.exc.IntegrityError), db.session.begin_nested():
+        db.session.execute(sa.insert(Notice).values(
+            id=uuid.uuid4(), organization_id=issuer_id, to_address=ISSUER_DESK,
+            locale="es", status="pending", attempts=0, next_attempt_at=clock.now(),
+            created_at=clock.now(), referral_id=referral_id, transfer_id=transfer_id,
+            kind="transfer_requested"))
+    db.session.rollback()
+    assert notices.send_pending(clock.now()).sent == 2
