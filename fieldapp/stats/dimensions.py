@@ -38,6 +38,7 @@ DIMENSIONS = {
 }
 
 REFERRAL_DIMS = {"referral_status", "service_type"}
+PLACE_DIMS = {"country", "division", "site"}
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 SENSITIVE_FLAGS = {"UNACCOMPANIED_CHILD", "SEPARATED_CHILD", "TRAFFICKING_RISK", "GBV_SURVIVOR"}
 
@@ -92,11 +93,8 @@ def label(dim: str, value: Any) -> str:
     }
     if dim in table:
         return str(table[dim].get(value, value))
-    if dim in ("country", "division", "site"):
-        loc = db.session.get(Location, value)
-        if loc is None:
-            return value
-        return _country_label(loc) if loc.level == LocationLevel.COUNTRY else loc.name
+    if dim in PLACE_DIMS:
+        return _place_label(db.session.get(Location, value), value)
     if dim == "nationality":
         from fieldapp.cases.choices import country_name
 
@@ -106,6 +104,19 @@ def label(dim: str, value: Any) -> str:
     if dim == "month" and MONTH_RE.match(value):
         return month_label(value)
     return value
+
+
+def labels(dim: str, values: Iterable[Any]) -> list[str]:
+    """`label` for every value of a table's axis, reading the places they name in one
+    query rather than one per value."""
+    values = list(values)
+    if dim not in PLACE_DIMS:
+        return [label(dim, v) for v in values]
+    codes = {str(v) for v in values if v is not None}
+    places = {loc.code: loc for loc in db.session.scalars(
+        sa.select(Location).where(Location.code.in_(codes)))} if codes else {}
+    return [label(dim, v) if v is None else _place_label(places.get(str(v)), str(v))
+            for v in values]
 
 
 # -- option lists: every filter is chosen from names, never typed -------------------------
@@ -136,6 +147,12 @@ def by_label(pairs: Iterable[Option]) -> list[Option]:
 
 def _vocabulary(labels: dict[str, Any]) -> list[Option]:
     return by_label((code, str(name)) for code, name in labels.items())
+
+
+def _place_label(loc: Location | None, code: str) -> str:
+    if loc is None:
+        return code
+    return _country_label(loc) if loc.level == LocationLevel.COUNTRY else loc.name
 
 
 def _country_label(loc: Location) -> str:

@@ -53,17 +53,19 @@ def published(result: Result) -> Published:
         return "" if value is None else str(value)
 
     total_label = _("Total")
+    row_labels = dimensions.labels(q.rows, result.rows)
     if q.cols:
-        columns = [(dimensions.label(q.cols, c), code(c)) for c in result.cols]
+        columns = [(name, code(c)) for name, c in
+                   zip(dimensions.labels(q.cols, result.cols), result.cols, strict=True)]
         columns.append((total_label, "total"))
-        lines = [Line(dimensions.label(q.rows, r), code(r),
+        lines = [Line(row_labels[i], code(r),
                       [*(result.cell(i, j) for j in range(len(result.cols))),
                        result.row_total(i)]) for i, r in enumerate(result.rows)]
         total = Line(total_label, "", [*(result.col_total(j) for j in range(len(result.cols))),
                                        result.total])
     else:
         columns = [(total_label, "total")]
-        lines = [Line(dimensions.label(q.rows, r), code(r), [result.cell(i, 0)])
+        lines = [Line(row_labels[i], code(r), [result.cell(i, 0)])
                  for i, r in enumerate(result.rows)]
         total = Line(total_label, "", [result.total])
     if q.rows not in ORDERED:

@@ -323,8 +323,8 @@ def to_json(result: Result) -> dict[str, Any]:
         "k": result.k,
         "rows_dimension": q.rows, "cols_dimension": q.cols,
         "rows": result.rows, "cols": result.cols if q.cols else [],
-        "row_labels": [dimensions.label(q.rows, r) for r in result.rows],
-        "col_labels": [dimensions.label(q.cols, c) for c in result.cols] if q.cols else [],
+        "row_labels": dimensions.labels(q.rows, result.rows),
+        "col_labels": dimensions.labels(q.cols, result.cols) if q.cols else [],
         "cells": [[cell(result.cell(i, j)) for j in range(len(result.cols))]
                   for i in range(len(result.rows))],
         "row_totals": [cell(result.row_total(i)) for i in range(len(result.rows))],
