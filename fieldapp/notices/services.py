@@ -3,14 +3,14 @@ caused them, sent later.
 
 `on_referral_status` (called by the referral services when a referral is sent or
 completed), `on_transfer_status` (called by the transfer services when a transfer is
-requested or decided) and `enqueue_overdue` (run by `flask notices send`) write Notice rows;
-`send_pending` hands the due ones to the SMTP server, one at a time, outside any
+requested or decided) and `enqueue_overdue` (run by `flask notices send`) write Notice
+rows; `send_pending` hands the due ones to the SMTP server, one at a time, outside any
 request: a slow or broken mail server never delays or fails what a person did. Each
-notice is claimed before it is sent (so two senders never send it twice), tried
-again with growing pauses when the server does not take it, and kept as `failed`
-after NOTICE_MAX_ATTEMPTS, never deleted (a transfer notice goes with its transfer,
-which fieldapp never deletes). The database's unique constraints make each kind of
-notice about a referral or a transfer go once to each organization.
+notice is claimed before it is sent (so two senders never send it twice), tried again
+with growing pauses when the server does not take it, and kept as `failed` after
+NOTICE_MAX_ATTEMPTS, never deleted (a transfer notice goes with its transfer, which
+fieldapp never deletes). The database's unique constraints make each kind of notice
+about a referral or a transfer go once to each organization.
 
 With MAIL_SERVER unset, notices are off: nothing is queued and nothing is sent.
 """
@@ -42,7 +42,7 @@ log = logging.getLogger("fieldapp.notices")
 # Who hears of what: the receiving organization of a new or overdue referral, the
 # sending organization of a completed one; the issuing organization of a transfer
 # request, the requesting organization of its approval or decline.
-KINDS = REFERRAL_KINDS
+KINDS = REFERRAL_KINDS + TRANSFER_KINDS
 # There is no language per organization: the country's, else the default (Spanish).
 LOCALE_BY_COUNTRY = {"BR": "pt_BR", "GY": "en", "TT": "en"}
 LONGEST_PAUSE = timedelta(hours=6)
