@@ -107,6 +107,12 @@ class BaseConfig:
     TWO_FACTOR_REQUIRED_ROLES: tuple[str, ...] = (
         "admin", "org_admin", "case_manager", "supervisor")
 
+    # PostgreSQL: test each pooled connection with a round trip before a request uses it
+    # (FIELDAPP_DB_PRE_PING=0 turns it off). It costs about 25 µs of CPU and one round
+    # trip per request (docs/benchmarks.md) and saves the request that would otherwise
+    # meet a connection the server, a proxy or a firewall closed while it sat idle.
+    DATABASE_PRE_PING = True
+
 
 class DevelopmentConfig(BaseConfig):
     SESSION_COOKIE_SECURE = False  # served over plain http on 127.0.0.1
@@ -162,6 +168,16 @@ def _flag(value: str) -> bool:
     return value.lower() in ("1", "true", "yes")
 
 
+def _switch(value: str) -> bool:
+    """On or off, said plainly: anything else is refused rather than read as off."""
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("neither on nor off")
+
+
 ROLE_NAMES = ("admin", "org_admin", "supervisor", "case_manager", "field_worker",
               "service_provider")
 
@@ -202,6 +218,7 @@ _ENV_OVERRIDES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAIL_TIMEOUT": ("MAIL_TIMEOUT", _positive),
     "NOTICE_MAX_ATTEMPTS": ("NOTICE_MAX_ATTEMPTS", _positive),
     "FIELDAPP_2FA_REQUIRED_ROLES": ("TWO_FACTOR_REQUIRED_ROLES", _role_list),
+    "FIELDAPP_DB_PRE_PING": ("DATABASE_PRE_PING", _switch),
 }
 # Settings for which an empty value means something (no role must use 2FA), instead of
 # "not set".

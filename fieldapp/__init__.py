@@ -202,7 +202,7 @@ def _init_extensions(app: Flask) -> None:
         for k, v in sqlite_engine_options().items():
             engine_options.setdefault(k, v)
     else:
-        engine_options.setdefault("pool_pre_ping", True)
+        engine_options.setdefault("pool_pre_ping", bool(app.config["DATABASE_PRE_PING"]))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
     keys.init_app(app)
