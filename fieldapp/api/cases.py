@@ -7,6 +7,8 @@ import uuid
 from flask import abort, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.wrappers import Response
 
 from fieldapp import authz
@@ -24,8 +26,19 @@ class PreconditionRequired(DomainError):
     status = 428
 
 
-def _load(case_id: uuid.UUID, need: str = "cases.view") -> Case:
-    return authz.get_or_404(Case, case_id, need)
+# What a case's detail shows, read with the case: its flags and groups in the same
+# statement (a few rows each; the household, often several people, comes in one more).
+DETAIL = (joinedload(Case.flags), joinedload(Case.groups))
+
+
+def _load(case_id: uuid.UUID, need: str = "cases.view", *,
+          options: tuple[ORMOption, ...] = ()) -> Case:
+    # With loader options the case enters the session with what the caller reads next;
+    # authz.get_or_404 then finds that same object there and checks access as always.
+    preloaded = db.session.get(Case, case_id, options=options) if options else None
+    case = authz.get_or_404(Case, case_id, need)
+    del preloaded
+    return case
 
 
 def summary(case: Case) -> dict[str, object]:
@@ -90,9 +103,12 @@ def _enum_arg(name: str, allowed: dict) -> str | None:
 @bp.get("/cases/<uuid:case_id>")
 @authz.rule("cases.view")
 def get_case(case_id: uuid.UUID) -> Response:
-    case = _load(case_id)
-    services.record_view(current_user, case, channel="api")
+    case = _load(case_id, options=DETAIL)
     body = services.case_to_dict(case)
+    # Recorded once the body is built: the audit chain's lock, held until the commit,
+    # then covers the event and the commit only, not the decryption. Both still commit
+    # together, before anything is answered.
+    services.record_view(current_user, case, channel="api")
     db.session.commit()
     response = jsonify(body)
     response.headers["ETag"] = f'"{body["version"]}"'
