@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.wrappers import Response
 
-from fieldapp import authz
+from fieldapp import authz, keyset
 from fieldapp.accounts.models import User
 from fieldapp.api.blueprint import bp, json_body, paging
 from fieldapp.cases import assessment, inputs, services, vocab
@@ -74,22 +74,49 @@ def create_case() -> tuple[Response, int]:
 @authz.rule("cases.list")
 def list_cases() -> Response:
     page, per_page = paging()
+    cursor = _cursor_arg()
     q = request.args.get("q", "").strip()
     if q:
+        if cursor is not None:
+            raise ValidationFailed(_l("Some fields need attention."), fields={
+                "cursor": [_l("A search is paged with page, not with a cursor.")]})
         found = services.search_cases(current_user, q)
         items = [summary(c) for c in found[(page - 1) * per_page: page * per_page]]
         db.session.commit()
         return jsonify({"items": items, "page": page, "per_page": per_page,
-                        "total": len(found)})
+                        "total": len(found), "next_cursor": None, "previous_cursor": None})
     filters = services.CaseFilters(
         status=_enum_arg("status", vocab.STATUSES), priority=_enum_arg("priority",
                                                                        vocab.PRIORITIES),
         flag=_enum_arg("flag", vocab.FLAG_LABELS), stage=_enum_arg("stage", vocab.STAGES),
         location_code=(request.args.get("location_code") or "").upper() or None)
-    cases, total = services.list_cases(current_user, filters, page=page, per_page=per_page)
-    items = [summary(c) for c in cases]
+    found = services.list_page(current_user, filters, page=page, cursor=cursor,
+                               per_page=per_page)
+    items = [summary(c) for c in found.cases]
     db.session.commit()  # the audit event of who saw which names
-    return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
+    return jsonify({"items": items, "page": found.page, "per_page": per_page,
+                    "total": found.total, "next_cursor": _token(found.next),
+                    "previous_cursor": _token(found.previous)})
+
+
+def _cursor_arg() -> keyset.Position | None:
+    """?cursor= (a position from an earlier answer), never together with ?page=."""
+    raw = request.args.get("cursor", "")
+    if not raw:
+        return None
+    if request.args.get("page", ""):
+        raise ValidationFailed(_l("Some fields need attention."), fields={
+            "cursor": [_l("Give either page or cursor, not both.")]})
+    try:
+        return keyset.decode(raw, purpose=services.CURSOR_PURPOSE)
+    except keyset.BadCursor:
+        message = _l("This cursor is not valid: start again from the first page.")
+        raise ValidationFailed(_l("Some fields need attention."),
+                               fields={"cursor": [message]}) from None
+
+
+def _token(position: keyset.Position | None) -> str | None:
+    return keyset.encode(position, purpose=services.CURSOR_PURPOSE) if position else None
 
 
 def _enum_arg(name: str, allowed: dict) -> str | None:

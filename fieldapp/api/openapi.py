@@ -150,6 +150,29 @@ CASE_ID = {"name": "case_id", "in": "path", "required": True,
            "schema": {"type": "string", "format": "uuid"}}
 
 
+CURSOR_PARAM = {
+    "name": "cursor", "in": "query",
+    "description": "Where to go on from: next_cursor or previous_cursor of an earlier answer "
+                   "(opaque). Costs the same at any depth, unlike page. Not with page, not "
+                   "with q; the filters may be sent again and apply as usual.",
+    "schema": {"type": "string", "maxLength": 200}}
+
+
+def _case_page() -> dict[str, Any]:
+    """The list's page, with the cursors of the pages next to it (docs/api.md, Cases)."""
+    page = _paged("#/components/schemas/CaseSummary")
+    cursor = {"type": "string", "nullable": True}
+    page["properties"].update({
+        "page": {"type": "integer", "description": "With a cursor: the page's number counted "
+                                                  "along the walk (a label, not a position)"},
+        "next_cursor": {**cursor, "description": "Send as ?cursor= for the next page; null "
+                                                 "on the last page (and for q)"},
+        "previous_cursor": {**cursor, "description": "Send as ?cursor= for the previous "
+                                                     "page; null on the first (and for q)"}})
+    page["required"] += ["next_cursor", "previous_cursor"]
+    return page
+
+
 def _case_paths() -> dict[str, Any]:
     ok_case = {"description": "The case, decrypted", "content": _json("Case")}
     return {
@@ -162,10 +185,9 @@ def _case_paths() -> dict[str, Any]:
                     "parameters": [
                         {"name": n, "in": "query", "schema": {"type": "string"}}
                         for n in ("q", "flag", "priority", "status", "location_code", "stage")
-                    ] + PAGE_PARAMS,
+                    ] + PAGE_PARAMS + [CURSOR_PARAM],
                     "responses": {"200": {"description": "A page of cases", "content": {
-                        "application/json": {
-                            "schema": _paged("#/components/schemas/CaseSummary")}}},
+                        "application/json": {"schema": _case_page()}}},
                         **_error_responses(400, 401, 403, 422)}}},
         "/cases/{case_id}": {
             "get": {"summary": "One case (audited as a view of personal data)",

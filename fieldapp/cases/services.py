@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from fieldapp import authz
+from fieldapp import authz, keyset
 from fieldapp.accounts.models import User
 from fieldapp.accounts.roles import Role
 from fieldapp.audit import services as audit
@@ -283,9 +283,49 @@ def _filtered(actor: User, filters: CaseFilters) -> sa.Select:
     return stmt
 
 
-def list_cases(actor: User, filters: CaseFilters, *, page: int = 1,
-               per_page: int = 25) -> tuple[list[Case], int]:
-    """A page of visible cases, most urgent first, newest first within a priority."""
+# The list's order: most urgent first, newest first within a priority, then by id so that
+# every row has one place (cases registered in the same microsecond, bulk imports). The
+# partial index ix_cases_list_order holds exactly this key after the organization.
+_LIST_KEY = (Case.priority_rank, Case.registered_at, Case.id)
+CURSOR_PURPOSE = "cases"
+
+
+@dataclass
+class CasePage:
+    """A page of the case list, and where the pages next to it start (None: no more)."""
+
+    cases: list[Case]
+    total: int
+    page: int  # with a cursor, the page's number counted along the walk (a label)
+    next: keyset.Position | None = None
+    previous: keyset.Position | None = None
+
+
+def _seek(rank: int, at: datetime, case_id: uuid.UUID, *, after: bool) -> Any:
+    """Rows after a key (later in the list: smaller) or before it, as one row-value
+    comparison, which PostgreSQL and SQLite both read as a range of the list's index."""
+    key = sa.tuple_(*_LIST_KEY)
+    value = sa.tuple_(sa.literal(rank, Case.priority_rank.type),
+                      sa.literal(at, Case.registered_at.type),
+                      sa.literal(case_id, Case.id.type))
+    return key < value if after else key > value
+
+
+def _exists(stmt: sa.Select, key: tuple[int, datetime, uuid.UUID], *, after: bool) -> bool:
+    """Whether a row of the list lies after (or before) a key: one step in the index."""
+    order = [c.desc() for c in _LIST_KEY] if after else list(_LIST_KEY)
+    return db.session.scalar(stmt.with_only_columns(Case.id).where(_seek(*key, after=after))
+                             .order_by(*order).limit(1)) is not None
+
+
+def list_page(actor: User, filters: CaseFilters, *, page: int = 1,
+              cursor: keyset.Position | None = None, per_page: int = 25) -> CasePage:
+    """A page of visible cases, most urgent first, newest first within a priority.
+
+    Without a cursor the page is found by its number (OFFSET: the database walks every row
+    before it); with one, by seeking to the cursor's position in the list's index, which
+    costs the same at any depth. Either way the answer says where the next and previous
+    pages start, so that a client can walk on by cursor."""
     stmt = _filtered(actor, filters)
     if actor.has_role(Role.CASE_MANAGER) and filters == CaseFilters():
         total = db.session.scalar(sa.select(CaseTally.readable).where(
@@ -293,13 +333,62 @@ def list_cases(actor: User, filters: CaseFilters, *, page: int = 1,
     else:
         total = db.session.scalar(sa.select(sa.func.count()).select_from(
             stmt.with_only_columns(Case.id).subquery())) or 0
-    rows = db.session.scalars(
-        stmt.order_by(Case.priority_rank.desc(), Case.registered_at.desc(), Case.id.desc())
-        .limit(per_page).offset((page - 1) * per_page).options(selectinload(Case.flags))
-    ).all()
+    flags = selectinload(Case.flags)
+    if cursor is None:
+        rows = list(db.session.scalars(stmt.order_by(*[c.desc() for c in _LIST_KEY])
+                                       .limit(per_page + 1).offset((page - 1) * per_page)
+                                       .options(flags)))
+        label, more_after = page, len(rows) > per_page
+        rows = rows[:per_page]
+        more_before = page > 1 and bool(rows)  # the offset skipped rows of this very list
+    else:
+        mark = (cursor.rank, cursor.at, cursor.id)
+        if cursor.forward:
+            rows = list(db.session.scalars(stmt.where(_seek(*mark, after=True))
+                                           .order_by(*[c.desc() for c in _LIST_KEY])
+                                           .limit(per_page + 1).options(flags)))
+            label, more_after = cursor.page, len(rows) > per_page
+            rows = rows[:per_page]
+            first = _key_of(rows[0]) if rows else mark
+            more_before = _exists(stmt, first, after=False)
+        else:  # the rows just before the mark, read upwards from it, shown in list order
+            rows = list(db.session.scalars(stmt.where(_seek(*mark, after=False))
+                                           .order_by(*_LIST_KEY)
+                                           .limit(per_page + 1).options(flags)))
+            more_before = len(rows) > per_page
+            rows = rows[:per_page][::-1]
+            # Nothing further back: this is the first page, whatever the walk counted.
+            label = cursor.page if more_before else 1
+            last = _key_of(rows[-1]) if rows else mark
+            more_after = _exists(stmt, last, after=True)
     audit.record("cases.listed", actor=actor, object_type="case",
                  details={"count": len(rows), "case_ids": [str(c.id) for c in rows]})
-    return list(rows), total
+    found = CasePage(cases=rows, total=total, page=label)
+    if more_after:
+        found.next = _mark(rows[-1] if rows else cursor, forward=True, page=label + 1)
+    if more_before:
+        found.previous = _mark(rows[0] if rows else cursor, forward=False, page=label - 1)
+    return found
+
+
+def _key_of(case: Case) -> tuple[int, datetime, uuid.UUID]:
+    return case.priority_rank, case.registered_at, case.id
+
+
+def _mark(row: Case | keyset.Position, *, forward: bool, page: int) -> keyset.Position:
+    """The position just after (forward) or before a row (or an earlier position)."""
+    if isinstance(row, Case):
+        rank, at, case_id = _key_of(row)
+    else:
+        rank, at, case_id = row.rank, row.at, row.id
+    return keyset.Position(rank=rank, at=at, id=case_id, forward=forward, page=max(1, page))
+
+
+def list_cases(actor: User, filters: CaseFilters, *, page: int = 1,
+               per_page: int = 25) -> tuple[list[Case], int]:
+    """A page of visible cases by its number, and how many there are (see list_page)."""
+    found = list_page(actor, filters, page=page, per_page=per_page)
+    return found.cases, found.total
 
 
 def search_cases(actor: User, query: str) -> list[Case]:

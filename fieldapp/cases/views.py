@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from fieldapp import authz, clock
+from fieldapp import authz, clock, keyset
 from fieldapp.accounts.models import User
 from fieldapp.cases import choices as case_choices
 from fieldapp.cases import inputs, services, vocab
@@ -45,6 +45,7 @@ bp = Blueprint("cases", __name__, url_prefix="/cases", template_folder="template
 
 View = Response | tuple[str, int] | str
 PER_PAGE = 25
+FILTER_ARGS = ("status", "priority", "flag", "location_code", "stage")  # FilterForm's
 # The bands are numbers ("18-59"); a case that came by transfer without the identity
 # group has none.
 AGE_BANDS = {"unknown": _l("Age not known")}
@@ -69,10 +70,21 @@ def _filter_form() -> FilterForm:
 
 
 def _list_page(cases: list[Case], total: int, page: int, filters: FilterForm,
-               search: SearchForm, searched: bool) -> str:
+               search: SearchForm, searched: bool, *, next_url: str | None = None,
+               previous_url: str | None = None) -> str:
     return render_template("cases/list.html", cases=cases, total=total, page=page,
                            per_page=PER_PAGE, filters=filters, search=search,
-                           searched=searched, **_labels())
+                           searched=searched, next_url=next_url, previous_url=previous_url,
+                           **_labels())
+
+
+def _page_url(position: keyset.Position | None) -> str | None:
+    """The list at a cursor's position, with the same filters (and no page number)."""
+    if position is None:
+        return None
+    args = {name: request.args[name] for name in FILTER_ARGS if request.args.get(name)}
+    return url_for("cases.index", **args,
+                   cursor=keyset.encode(position, purpose=services.CURSOR_PURPOSE))
 
 
 @bp.get("")
@@ -80,14 +92,23 @@ def _list_page(cases: list[Case], total: int, page: int, filters: FilterForm,
 def index() -> str:
     filters = _filter_form()
     page = max(1, request.args.get("page", 1, type=int) or 1)
+    cursor = None
+    if request.args.get("cursor"):
+        try:
+            cursor = keyset.decode(request.args["cursor"], purpose=services.CURSOR_PURPOSE)
+        except keyset.BadCursor:
+            flash(_("That page link no longer works; here is the first page."), "error")
+            page = 1
     if not filters.validate():
         flash(_("Some filters were not understood and were ignored."), "error")
         filters_value = services.CaseFilters()
     else:
         filters_value = services.CaseFilters(**{k: v or None for k, v in filters.data.items()})
-    cases, total = services.list_cases(current_user, filters_value, page=page,
-                                       per_page=PER_PAGE)
-    html = _list_page(cases, total, page, filters, SearchForm(), searched=False)
+    found = services.list_page(current_user, filters_value, page=page, cursor=cursor,
+                               per_page=PER_PAGE)
+    html = _list_page(found.cases, found.total, found.page, filters, SearchForm(),
+                      searched=False, next_url=_page_url(found.next),
+                      previous_url=_page_url(found.previous))
     db.session.commit()  # the audit event of who saw which names
     return html
 
