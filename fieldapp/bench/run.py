@@ -3,8 +3,9 @@
 Seeds N invented cases through the real encryption path (sealed fields, wrapped
 data keys, blind indexes; inserted in batches), then measures through the API
 in this process: duplicate check by document number, a case-list page of 25
-decrypted rows, and creating one case end to end against a bare route that
-inserts the same fields in clear with one statement (the framework floor).
+decrypted rows (near the top, and deep in the list by page number and by cursor),
+and creating one case end to end against a bare route that inserts the same fields
+in clear with one statement (the framework floor).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, jsonify, request
 
-from fieldapp import authz, create_app
+from fieldapp import authz, create_app, keyset
 from fieldapp.accounts import passwords
 from fieldapp.accounts.models import Organization, User
 from fieldapp.accounts.roles import OrganizationKind, Role
@@ -54,6 +55,10 @@ class Figures:
     duplicate_check_ms: dict[str, float] = field(default_factory=dict)
     case_list_ms: dict[str, float] = field(default_factory=dict)
     case_list_deep_ms: dict[str, float] = field(default_factory=dict)
+    case_list_deep_cursor_ms: dict[str, float] = field(default_factory=dict)
+    case_list_at_depth_rows: int = 0
+    case_list_at_depth_offset_ms: dict[str, float] = field(default_factory=dict)
+    case_list_at_depth_cursor_ms: dict[str, float] = field(default_factory=dict)
     create_ms: dict[str, float] = field(default_factory=dict)
     floor_ms: dict[str, float] = field(default_factory=dict)
     create_to_floor_ratio: float = 0.0
@@ -274,6 +279,38 @@ def measure(app: Flask, n: int, *, repeat: int = 200,
     first_pages = listing(max(1, min(n // 25, 40)))  # the first 1,000 cases: daily work
     deep_pages = listing(max(1, min(n // 25, 2000)))  # up to 50,000 cases deep
 
+    # The same depths by cursor (keyset pagination): the position after row d of the list,
+    # as the API hands it out in next_cursor, for d up to 50,000.
+    depth = max(0, min(50_000, n - 25))
+    with app.test_request_context():
+        manager = db.session.scalar(sa.select(User).where(User.email == "manager@bench.example"))
+        keys = db.session.execute(
+            sa.select(Case.priority_rank, Case.registered_at, Case.id)
+            .where(authz.case_visibility(manager))
+            .order_by(Case.priority_rank.desc(), Case.registered_at.desc(), Case.id.desc())
+            .limit(depth + 1)).all()
+        cursors = {d: (keyset.encode(keyset.Position(*keys[d - 1], page=d // 25 + 1),
+                                     purpose=case_services.CURSOR_PURPOSE), keys[d][2])
+                   for d in range(25, depth + 1, 25)}
+        db.session.commit()
+
+    def by_cursor(d: int) -> None:
+        token, first_id = cursors[d]
+        r = client.get("/api/v1/cases", headers=m_auth,
+                       query_string={"cursor": token, "per_page": 25})
+        items = r.get_json()["items"]
+        assert r.status_code == 200 and len(items) == 25 and items[0]["id"] == str(first_id)
+
+    depths = list(cursors)
+
+    def deep_cursor() -> None:
+        by_cursor(rng.choice(depths))
+
+    def at_depth_offset() -> None:
+        r = client.get("/api/v1/cases", headers=m_auth,
+                       query_string={"page": depth // 25 + 1, "per_page": 25})
+        assert r.status_code == 200 and len(r.get_json()["items"]) == 25
+
     body_rng = random.Random(5)
 
     def body() -> dict[str, Any]:
@@ -301,6 +338,17 @@ def measure(app: Flask, n: int, *, repeat: int = 200,
     _timed(first_pages, 10)
     figures.case_list_ms = _pct(_timed(first_pages, repeat))
     figures.case_list_deep_ms = _pct(_timed(deep_pages, max(20, repeat // 4)))
+    if cursors:
+        log("  measuring deep pages by cursor against OFFSET...")
+        _timed(deep_cursor, 5)
+        figures.case_list_deep_cursor_ms = _pct(_timed(deep_cursor, max(20, repeat // 4)))
+        figures.case_list_at_depth_rows = depth
+        offset_samples, cursor_samples = [], []
+        for _ in range(max(20, repeat // 4)):  # interleaved, as creation and the floor
+            offset_samples += _timed(at_depth_offset, 1)
+            cursor_samples += _timed(lambda: by_cursor(depth), 1)
+        figures.case_list_at_depth_offset_ms = _pct(offset_samples)
+        figures.case_list_at_depth_cursor_ms = _pct(cursor_samples)
     log("  measuring creation against the floor...")
     _timed(create, 10)
     _timed(floor, 10)
@@ -379,9 +427,15 @@ def table(f: Figures, log: Callable[[str], None] = print) -> None:
     for label, d in (("duplicate check by document (API)", f.duplicate_check_ms),
                      ("case list, 25 decrypted rows (API)", f.case_list_ms),
                      ("  same, pages up to 50,000 rows deep", f.case_list_deep_ms),
+                     ("  same by cursor (keyset)", f.case_list_deep_cursor_ms),
+                     (f"  one page {f.case_list_at_depth_rows:,} rows deep, OFFSET",
+                      f.case_list_at_depth_offset_ms),
+                     (f"  one page {f.case_list_at_depth_rows:,} rows deep, cursor",
+                      f.case_list_at_depth_cursor_ms),
                      ("create one case (API, full path)", f.create_ms),
                      ("framework floor (bare insert in clear)", f.floor_ms)):
-        log(f"{label:<44}{d['p50']:>10.2f}{d['p95']:>10.2f}")
+        if d:
+            log(f"{label:<44}{d['p50']:>10.2f}{d['p95']:>10.2f}")
     log(f"{'create / floor (p50)':<44}{f.create_to_floor_ratio:>10.2f}")
     for label, d in f.stats_ms.items():
         log(f"{'statistics table ' + label + ' (API)':<44}{d['p50']:>10.2f}{d['p95']:>10.2f}")
