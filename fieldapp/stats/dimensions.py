@@ -166,6 +166,8 @@ def _country_label(loc: Location) -> str:
 
 
 def _age_band_label(band: str) -> str:
+    if band == "unknown":  # a case that came by transfer without its identity group
+        return _("Age not known")
     return _("%(band)s years", band=band.replace("-", "–"))
 
 
