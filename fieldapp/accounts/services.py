@@ -238,7 +238,7 @@ def _has_second_factor(user_id: Any) -> sa.ColumnElement[bool]:
 
 def _remember_second_factor(user: User, enrolled: bool) -> None:
     """For this request's second-factor check only (`sessions.require_second_factor`
-    takes it once): what the same transaction read a moment earlier."""
+    takes it once, before the request's own work): what was read a moment earlier."""
     g.second_factor_enrolled = (user.id, bool(enrolled))
 
 

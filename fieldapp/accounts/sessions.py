@@ -171,8 +171,8 @@ def require_second_factor() -> Response | None:
     proved = session_proved_second_factor()
     if proved and not two_factor.is_required(user):
         return None
-    # Read with this request's session or token (services.resolve_*), in the same
-    # transaction; asked now only when that did not happen.
+    # Read with this request's session or token a moment ago (services.resolve_*), before
+    # any of the request's own work; asked now only when that did not happen.
     if kept is not None and kept[0] == user.id:
         enrolled = kept[1]
     else:
