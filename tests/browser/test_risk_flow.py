@@ -119,6 +119,8 @@ def test_unaccompanied_child_in_portuguese(app, live_server, page_factory, demo_
     page.check("input[name=document_status][value=none]")
     _fits_a_phone(page)
     page.get_by_role("button", name=save_pt).click()
+    # The next section loaded, stylesheet included (its URL alone may come first).
+    page.wait_for_url(case_url + "/assessment/protection")
 
     # Each section saves on its own; the rest are left unanswered, page by page.
     seen = []
