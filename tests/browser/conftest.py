@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,11 +43,57 @@ class _ReadWhole:
         self._data = b""
 
 
+class _Traffic:
+    """How many requests the live server is answering right now."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.busy = 0
+
+
+TRAFFIC = _Traffic()
+
+
 def _whole_files(app):
+    """Static files read whole (see _ReadWhole), and each answer built completely before
+    it is sent, so that the request counts as busy until it has done all its work."""
     def wsgi(environ, start_response):
         environ["wsgi.file_wrapper"] = _ReadWhole
-        return app(environ, start_response)
+        with TRAFFIC.lock:
+            TRAFFIC.busy += 1
+        try:
+            body = app(environ, start_response)
+            try:
+                data = b"".join(body)
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
+        finally:
+            with TRAFFIC.lock:
+                TRAFFIC.busy -= 1
+        return [data]
     return wsgi
+
+
+@pytest.fixture(autouse=True)
+def live_server_quiet(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a browser test (its pages closed first), wait until the live server has
+    finished what the pages had asked of it: a request still running (a phone's
+    background sync, say) must not write between the tables being emptied."""
+    yield
+    if "live_server" not in request.fixturenames:
+        return
+    deadline = time.monotonic() + 15
+    quiet_since = None
+    while time.monotonic() < deadline:
+        if TRAFFIC.busy == 0:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= 0.2:
+                return
+        else:
+            quiet_since = None
+        time.sleep(0.02)
+    pytest.fail("the live server was still answering requests 15 s after the test")
 
 
 @pytest.fixture(scope="session")
