@@ -21,6 +21,7 @@ from fieldapp.api import intake as intake_api
 from fieldapp.demo import seed as demo
 from fieldapp.exceptions import DomainError
 from fieldapp.extensions import db
+from tests.browser.conftest import TRAFFIC
 
 pytestmark = pytest.mark.browser
 PASSWORD = "demo passphrase in browser"
@@ -195,6 +196,13 @@ def _cases_by_api(client, name: str) -> list[dict]:
                        headers={"Authorization": f"Bearer {token}"}).get_json() for c in found]
 
 
+def _wait_for_quiet_server() -> None:
+    deadline = time.monotonic() + 10
+    while TRAFFIC.busy and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert TRAFFIC.busy == 0, "the live server is still answering the online page"
+
+
 def _watch_server(app, monkeypatch) -> list[str]:
     """The paths of every request that reaches the live server from now on."""
     reached: list[str] = []
@@ -217,9 +225,10 @@ def test_register_two_people_without_signal_then_sync(live_server, page_factory,
     _ready_for_offline(page, live_server, app)
 
     page.context.set_offline(True)
-    # A request the phone sent while still online (the service worker checking the
-    # session, say) may arrive just after the cut: let it land before watching.
+    # What the online page sent just before the cut (its scripts' session check) may
+    # land well after it on a busy machine: let it land and be answered, then watch.
     page.wait_for_timeout(1500)
+    _wait_for_quiet_server()
     reached = _watch_server(app, monkeypatch)
     reloaded = page.reload()
     # The kept empty page (the server marked it for keeping), not a fresh one.
