@@ -65,7 +65,8 @@ def create_case() -> tuple[Response, int]:
     case = services.register_case(current_user, parsed,
                                   duplicate_reason=reason if isinstance(reason, str) else None,
                                   answers=answers)
-    body = services.case_to_dict(case)
+    # Only records sent from phones raise possible duplicates (fieldapp.intake).
+    body = services.case_to_dict(case, possible_duplicates=[])
     db.session.commit()
     return jsonify(body), 201
 
