@@ -5,6 +5,7 @@ Plain functions with explicit arguments. They flush; the request commits once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -154,10 +155,7 @@ def resolve_session(token: str) -> User | None:
     second factor (for `sessions.require_second_factor`, later in the same request)."""
     cfg = current_app.config
     found = db.session.execute(
-        sa.select(UserSession, User, _has_second_factor(UserSession.user_id))
-        .outerjoin(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == _token_hash(token))
-        .options(joinedload(User.role_rows))).unique().first()
+        _session_statement(), {"hash": _token_hash(token)}).unique().first()
     if found is None:
         return None
     row, user, enrolled = found
@@ -212,9 +210,7 @@ def resolve_token(token: str) -> ApiToken | None:
     """The live token, with its user and roles and (for `sessions.require_second_factor`)
     whether the user has a second factor: one statement."""
     found = db.session.execute(
-        sa.select(ApiToken, _has_second_factor(ApiToken.user_id))
-        .where(ApiToken.token_hash == _token_hash(token))
-        .options(joinedload(ApiToken.user).joinedload(User.role_rows))).unique().first()
+        _token_statement(), {"hash": _token_hash(token)}).unique().first()
     if found is None:
         return None
     row, enrolled = found
@@ -224,6 +220,23 @@ def resolve_token(token: str) -> ApiToken | None:
         return None
     _remember_second_factor(row.user, enrolled)
     return row
+
+
+# Every signed-in request runs one of these two: built once per process.
+
+@functools.cache
+def _session_statement() -> sa.Select:
+    return (sa.select(UserSession, User, _has_second_factor(UserSession.user_id))
+            .outerjoin(User, User.id == UserSession.user_id)
+            .where(UserSession.token_hash == sa.bindparam("hash"))
+            .options(joinedload(User.role_rows)))
+
+
+@functools.cache
+def _token_statement() -> sa.Select:
+    return (sa.select(ApiToken, _has_second_factor(ApiToken.user_id))
+            .where(ApiToken.token_hash == sa.bindparam("hash"))
+            .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
 
 
 def _has_second_factor(user_id: Any) -> sa.ColumnElement[bool]:

@@ -36,17 +36,22 @@ class AuditDetailError(ValueError):
     """An audit event was given a detail that could carry personal data."""
 
 
-def _lock_chain() -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_ID})
+# Built once: every audited request runs these (on the session's connection, without
+# the ORM's flush and execution steps, which the chain does not need).
+_LOCK = sa.text("SELECT pg_advisory_xact_lock(:k)")
+_HEAD = sa.select(AuditEvent.seq, AuditEvent.mac).order_by(AuditEvent.seq.desc()).limit(1)
+_APPEND = sa.insert(AuditEvent)
+
+
+def _lock_chain(connection: sa.Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK, {"k": _CHAIN_LOCK_ID})
     # SQLite: every transaction begins IMMEDIATE (see fieldapp.database_setup), so
     # the writer already holds the database's single write lock.
 
 
-def _head() -> tuple[int, str]:
-    row = db.session.execute(
-        sa.select(AuditEvent.seq, AuditEvent.mac).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+def _head(connection: sa.Connection) -> tuple[int, str]:
+    row = connection.execute(_HEAD).first()
     return (0, GENESIS_MAC) if row is None else (row.seq, row.mac)
 
 
@@ -59,7 +64,7 @@ def record(
     object_id: uuid.UUID | str | None = None,
     allowed: bool = True,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """Append an event to the chain within the current transaction."""
     details = details or {}
     bad = _FORBIDDEN_DETAIL_KEYS.intersection(details)
@@ -69,8 +74,9 @@ def record(
     if organization_id is None and actor is not None:
         organization_id = getattr(actor, "organization_id", None)
     details_text = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
-    _lock_chain()
-    seq, prev_mac = _head()
+    connection = db.session.connection()
+    _lock_chain(connection)
+    seq, prev_mac = _head(connection)
     fields = dict(
         seq=seq + 1,
         occurred_at=utcnow(),
@@ -85,8 +91,7 @@ def record(
     )
     mac = compute_mac(keys.ring.audit_key, **fields)
     # A plain INSERT: cheaper than the unit of work, and the row is never updated.
-    db.session.execute(sa.insert(AuditEvent).values(**fields, mac=mac))
-    return AuditEvent(**fields, mac=mac)
+    connection.execute(_APPEND, {**fields, "mac": mac})
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,7 @@ def _walk(key: bytes, events: Iterator[AuditEvent], checkpoint: tuple[int, str] 
 
 def checkpoint() -> tuple[int, str]:
     """The current head of the chain: keep it somewhere the database's owner cannot edit."""
-    return _head()
+    return _head(db.session.connection())
 
 
 def parse_checkpoint(text: str) -> tuple[int, str]:

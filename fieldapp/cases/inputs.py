@@ -136,8 +136,11 @@ def _age(value: Any) -> int | None:
     return None
 
 
+_LOCATION = sa.select(Location.code).where(Location.code == sa.bindparam("code"))
+
+
 def location_exists(code: str) -> bool:
-    return db.session.scalar(sa.select(Location.code).where(Location.code == code)) is not None
+    return db.session.connection().execute(_LOCATION, {"code": code}).first() is not None
 
 
 def parse_case(data: dict[str, Any], *, today: date, require_consent: bool = True) -> CaseInput:

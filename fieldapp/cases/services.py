@@ -6,6 +6,7 @@ on the model, indexed through blind indexes, and never logged or audited.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -60,22 +61,33 @@ def reference_prefix(location_code: str, on: date) -> str:
     return "-".join(parts[:2]) + f"-{on:%y}"
 
 
-def _upsert(model: Any, key: dict[str, Any], column: Any, delta: int) -> Any:
-    dialect = db.session.get_bind().dialect.name
+@functools.cache
+def _upsert_statement(model: Any, key: str, column: str, dialect: str) -> Any:
+    """`INSERT ... ON CONFLICT (key) DO UPDATE SET column = column + :delta RETURNING
+    column`, built once per process: counters are bumped on every registration."""
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-    return insert.values(**key, **{column.key: max(delta, 0)}).on_conflict_do_update(
-        index_elements=list(key), set_={column.key: column + delta}).returning(column)
+    target = getattr(model, column)
+    return insert.values({key: sa.bindparam("key"), column: sa.bindparam("start")}) \
+        .on_conflict_do_update(index_elements=[key],
+                               set_={column: target + sa.bindparam("delta")}) \
+        .returning(target)
+
+
+def _bump(model: Any, key: str, value: Any, column: str, delta: int) -> int:
+    """Add `delta` to a counter row (created at max(delta, 0)), atomically; its new value."""
+    connection = db.session.connection()
+    stmt = _upsert_statement(model, key, column, connection.dialect.name)
+    return connection.execute(stmt, {"key": value, "start": max(delta, 0),
+                                     "delta": delta}).scalar_one()
 
 
 def _tally(organization_id: uuid.UUID, delta: int) -> None:
-    db.session.execute(_upsert(CaseTally, {"organization_id": organization_id},
-                               CaseTally.readable, delta))
+    _bump(CaseTally, "organization_id", organization_id, "readable", delta)
 
 
 def next_number(prefix: str) -> int:
     """The next number of a reference sequence, atomically (one upsert)."""
-    return db.session.execute(
-        _upsert(ReferenceCounter, {"prefix": prefix}, ReferenceCounter.last, 1)).scalar_one()
+    return _bump(ReferenceCounter, "prefix", prefix, "last", 1)
 
 
 def next_reference(location_code: str, on: date) -> str:
