@@ -178,9 +178,11 @@ def duplicate_check() -> Response:
         current_user, given_name=_str(data.get("given_name")),
         family_name=_str(data.get("family_name")), date_of_birth=_str(dob),
         document_number=_str(document.get("number")))
+    # Read before the commit, which expires the cases (reading after would load them again).
+    body = {"candidates": [{"id": str(d.case.id), "reference": d.case.reference,
+                            "match": d.match} for d in candidates]}
     db.session.commit()
-    return jsonify({"candidates": [{"id": str(d.case.id), "reference": d.case.reference,
-                                    "match": d.match} for d in candidates]})
+    return jsonify(body)
 
 
 def _str(value: object) -> str | None:
