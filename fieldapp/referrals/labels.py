@@ -54,12 +54,15 @@ def status_line(referral: Referral) -> str:
 
 
 # What each consented group means, said to the person (SPEC §11.4: the person hears
-# exactly what will be shared). The risk summary names its flags.
+# exactly what will be shared). The risk summary names its flags; the assessment's
+# answers are those about the same flags.
 GROUP_WORDS = {
     "identity": _l("your name, date of birth, sex and nationality"),
     "contact": _l("your phone number and your address"),
     "documents": _l("the type and number of your identity document"),
-    "assessment_details": _l("your answers to the questions about the risks you face"),
+    # Only the answers the rules of the referral's flags read (build_snapshot).
+    "assessment_details": _l("only your answers to the questions about the risks this "
+                             "referral is for"),
     "notes": _l("the notes we wrote in your case"),
 }
 

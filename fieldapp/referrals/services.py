@@ -375,7 +375,8 @@ def _eligible(service: Service, age: int, sex: str) -> bool:
 # -- referrals ------------------------------------------------------------------------------
 
 def build_snapshot(case: Case, scope: list[str], flags: list[str]) -> dict[str, Any]:
-    """Exactly the consented groups of the case, as they are now; plus the flags and
+    """Exactly the consented groups of the case, as they are now, the risk summary and
+    the assessment's answers only as far as `flags` need them; plus the flags and
     reasons that motivate the referral (always shared: they are the referral)."""
     shared: dict[str, Any] = {}
     if "identity" in scope:
@@ -397,7 +398,11 @@ def build_snapshot(case: Case, scope: list[str], flags: list[str]) -> dict[str, 
             "urgency": max((f.severity for f in answered), key=SEVERITY_RANK.__getitem__,
                            default=None)}
     if "assessment_details" in scope:
-        shared["assessment_details"] = {"answers": assessment.answers_of(case)}
+        # Minimum necessary again: only the answers the rules of this referral's flags
+        # read (a nationality desk learns nothing of trafficking indicators).
+        read = set(assessment.rule_set().answers_read_by(flags))
+        shared["assessment_details"] = {"answers": {
+            key: value for key, value in assessment.answers_of(case).items() if key in read}}
     if "notes" in scope:
         shared["notes"] = {"notes": case.notes}
     motivation = []

@@ -40,7 +40,8 @@ SCOPES = {
     "contact": _l("Contact: phone and address"),
     "documents": _l("Identity documents"),
     "risk_summary": _l("Risk summary: the flags this referral answers, and its urgency"),
-    "assessment_details": _l("Answers of the risk assessment"),
+    "assessment_details": _l("Answers of the risk assessment: those about the flags this "
+                             "referral answers"),
     "notes": _l("Case notes"),
 }
 

@@ -103,6 +103,34 @@ class RuleSet:
     def section(self, code: str) -> Section | None:
         return next((s for s in self.sections if s.code == code), None)
 
+    def answers_read_by(self, flags: Collection[str]) -> list[str]:
+        """The questions the rules of these flags read, in the questionnaire's order: their
+        conditions, the groups those name, and the conditions of their extra UNHCR codes.
+        What a referral for these flags may share of the answers (minimum necessary)."""
+        keys: set[str] = set()
+        for rule in self.rules:
+            if rule.flag in flags:
+                self._read_by(rule.when, keys, set())
+                for _code, cond in rule.unhcr_extra:
+                    self._read_by(cond, keys, set())
+        return [key for key in self.answers if key in keys]
+
+    def _read_by(self, cond: dict[str, Any], keys: set[str], groups: set[str]) -> None:
+        for op in ("all", "any"):
+            for part in cond.get(op, ()):
+                self._read_by(part, keys, groups)
+        if "not" in cond:
+            self._read_by(cond["not"], keys, groups)
+        if "group" in cond and cond["group"] not in groups:
+            groups.add(cond["group"])
+            for code, _plan, gcond in self.groups:
+                if code == cond["group"]:
+                    self._read_by(gcond, keys, groups)
+        if "washington_group" in cond:
+            keys.add("washington_group")
+        if "answer" in cond:
+            keys.add(cond["answer"])
+
     def default_severity(self, code: str) -> str:
         """The highest severity the rule table gives this flag (for manual flags)."""
         return max((r.severity for r in self.rules if r.flag == code),

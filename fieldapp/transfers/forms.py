@@ -20,11 +20,12 @@ from fieldapp.forms_support import RequiredMark, choices
 from fieldapp.referrals import vocab as referral_vocab
 
 # The groups of the record that may travel, as the consent question lists them: the
-# referral scopes, except the risk summary, which for a transfer is the case's flags
-# (a referral's is "the flags this referral answers").
+# referral scopes, except the risk summary and the assessment's answers, which for a
+# transfer are the case's (a referral's are "about the flags this referral answers").
 GROUP_CHOICES = {
     **referral_vocab.SCOPES,
     "risk_summary": _l("Risk summary: the case's risk flags and how urgent they are"),
+    "assessment_details": _l("Answers of the risk assessment"),
 }
 # The same groups in a word or two, for lists and histories.
 GROUP_NAMES = {

@@ -16,6 +16,11 @@ from tests.conftest import api_token, csrf_from, login
 
 LOCALES = ("en", "es", "pt_BR")
 OTHER_FLAGS = ("UNACCOMPANIED_CHILD", "TRAFFICKING_RISK", "INTERNATIONAL_PROTECTION_NEED")
+# The girl's answers that the statelessness rule reads, and the other flags' evidence.
+STATELESSNESS_ANSWERS = {"can_prove_nationality": False,
+                         "born_outside_nationality_country": True, "birth_registered": True}
+OTHER_EVIDENCE = ("accompaniment", "fear_of_return", "trafficking_indicators",
+                  "documents_withheld")
 
 
 @pytest.fixture
@@ -37,6 +42,7 @@ def girl(network, register):
                     date_of_birth="2012-05-05")
     assessment.save_assessment(worker, case, {
         "accompaniment": "alone", "fear_of_return": True, "can_prove_nationality": False,
+        "born_outside_nationality_country": True, "birth_registered": True,
         "trafficking_indicators": ["documents_withheld"]})
     db.session.commit()
     assert {f.code for f in case.flags if f.counts} == {"STATELESSNESS_RISK", *OTHER_FLAGS}
@@ -58,7 +64,10 @@ def _mentions(text: str, app) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("scope", [["risk_summary"], ["risk_summary", "identity", "notes"]])
+@pytest.mark.parametrize("scope", [
+    ["risk_summary"], ["risk_summary", "identity", "notes"], ["assessment_details"],
+    ["risk_summary", "assessment_details"],
+    ["identity", "contact", "documents", "risk_summary", "assessment_details", "notes"]])
 def test_a_statelessness_referral_shares_no_other_flag(app, network, girl, nationality,
                                                        scope):
     referral = services.create_referral(
@@ -70,10 +79,17 @@ def test_a_statelessness_referral_shares_no_other_flag(app, network, girl, natio
     api = client.get(f"/api/v1/referrals/{referral.id}",
                      headers={"Authorization": f"Bearer {api_token(client, provider.email)}"})
     body = api.get_json()
-    assert body["shared"]["risk_summary"] == {
-        "flags": [{"code": "STATELESSNESS_RISK", "severity": "high"}], "urgency": "high"}
+    if "risk_summary" in scope:
+        assert body["shared"]["risk_summary"] == {
+            "flags": [{"code": "STATELESSNESS_RISK", "severity": "high"}], "urgency": "high"}
+    if "assessment_details" in scope:
+        # The answers its own rule reads, and none of the other flags' evidence.
+        assert body["shared"]["assessment_details"] == {"answers": STATELESSNESS_ANSWERS}
+    else:
+        assert "assessment_details" not in body["shared"]
     assert [m["code"] for m in body["motivation"]] == ["STATELESSNESS_RISK"]
     assert _mentions(api.get_data(as_text=True), app) == set()
+    assert [word for word in OTHER_EVIDENCE if word in api.get_data(as_text=True)] == []
     login(client, provider.email)
     for locale in LOCALES:
         html = client.get(f"/referrals/{referral.id}",
@@ -82,6 +98,31 @@ def test_a_statelessness_referral_shares_no_other_flag(app, network, girl, natio
         text = html.get_data(as_text=True)
         assert any(label in text for label in _labels(app, ["STATELESSNESS_RISK"]))
         assert _mentions(text, app) == set(), locale
+        assert [word for word in OTHER_EVIDENCE if word in text] == [], locale
+
+
+def test_the_answers_shared_are_those_of_the_flags_each_referral_answers(
+        app, network, girl, nationality):
+    """Several flags: the union of their rules' answers. Several services in one step:
+    each referral its own flags' answers only."""
+    worker = network["people"]["worker"]
+    both = services.create_referral(
+        worker, girl, nationality, flags=["STATELESSNESS_RISK", "TRAFFICKING_RISK"],
+        given_by="guardian", scope=["assessment_details"], note=None)
+    db.session.commit()
+    provider = network["people"]["clinic_provider"]
+    shared = services.referral_to_dict(both, provider)["shared"]
+    assert shared["assessment_details"]["answers"] == {
+        **STATELESSNESS_ANSWERS, "trafficking_indicators": ["documents_withheld"]}
+    nationality_desk, child_office = services.create_referrals(
+        worker, girl, [(nationality, ["STATELESSNESS_RISK"]),
+                       (network["services"]["child"], ["UNACCOMPANIED_CHILD"])],
+        given_by="guardian", scope=["risk_summary", "assessment_details"], note=None)
+    db.session.commit()
+    assert services.referral_to_dict(nationality_desk, provider)["shared"][
+        "assessment_details"] == {"answers": STATELESSNESS_ANSWERS}
+    assert services.referral_to_dict(child_office, network["people"]["child_provider"])[
+        "shared"]["assessment_details"] == {"answers": {"accompaniment": "alone"}}
 
 
 def test_a_flag_added_one_by_one_is_shared(app, network, girl, nationality):
@@ -127,3 +168,10 @@ def test_the_form_ticks_what_each_service_answers_and_the_consent_screen_says_it
     assert "your phone number and your address" in said
     assert "your name" not in said  # identity was not consented
     assert _mentions(said, app) == set()
+    answers = client.post(f"/cases/{girl.id}/refer", headers=en, data={
+        "csrf_token": csrf_from(html), "service_id": sid,
+        "flags": [f"{sid}:STATELESSNESS_RISK"], "given_by": "guardian",
+        "scope": ["assessment_details"]})
+    said = answers.get_data(as_text=True)
+    assert "only your answers to the questions about the risks this referral is for" in said
+    assert "the risks you face" not in said

@@ -230,3 +230,34 @@ def test_adding_a_yes_never_removes_a_flag(answers, key, age, sex, nationality):
     for f in before.flags:
         new = next(g for g in after.flags if g.code == f.code)
         assert SEVERITY_RANK[new.severity] >= SEVERITY_RANK[f.severity]
+
+
+def test_the_answers_a_flags_rules_read():
+    """What a referral for a flag may share of the assessment: its rules' questions, the
+    groups they name (DISABILITY: the Washington Group grid), their extra UNHCR codes'."""
+    assert RULES.answers_read_by(["STATELESSNESS_RISK"]) == [
+        "can_prove_nationality", "born_outside_nationality_country", "birth_registered"]
+    assert RULES.answers_read_by(["DISABILITY_AT_RISK"]) == [
+        "washington_group", "separated_from_caregiver_or_device"]
+    assert "pregnant_or_lactating" in RULES.answers_read_by(["WOMAN_AT_RISK"])
+    assert RULES.answers_read_by(["TRAFFICKING_RISK", "UNACCOMPANIED_CHILD"]) == [
+        "accompaniment", "trafficking_indicators"]
+    assert RULES.answers_read_by([]) == [] == RULES.answers_read_by(["NOT_A_FLAG"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(answers=answers_strategy, flag=st.sampled_from(RULES.flag_codes()), **person)
+def test_a_flag_is_decided_by_the_answers_its_rules_read(answers, flag, age, sex,
+                                                         nationality):
+    """The answers a flag's rules read are enough to decide it (same severity, same UNHCR
+    codes): nothing else of the assessment is needed to explain the flag."""
+    read = set(RULES.answers_read_by([flag]))
+    clean = RULES.validate_answers(answers)
+    only = {k: v for k, v in clean.items() if k in read}
+
+    def outcome(given_answers):
+        result = RULES.evaluate(given_answers, age=age, sex=sex, nationality=nationality)
+        return next(((f.severity, f.unhcr_codes) for f in result.flags if f.code == flag),
+                    None)
+
+    assert outcome(only) == outcome(clean)
