@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from fieldapp.cases.models import Case
+from fieldapp.referrals import hours
 from fieldapp.referrals.models import Referral
 
 # The case's consent language (what the person was spoken to in) -> the app's locale.
@@ -33,18 +34,19 @@ class WhereToGo:
     service: str
     organization: str
     address: list[str]
-    hours: str
+    hours: list[str]  # the weekly rows in words, then the directory's line about them
     phone: str
     contact: str  # the directory's contact text, when no phone is published
 
 
 def where_to_go(referral: Referral) -> WhereToGo:
-    """The service's public directory data (HSDS fields when filled in)."""
+    """The service's public directory data (HSDS fields when filled in). Call in the
+    slip's language: the days of the opening hours are named in it."""
     service = referral.service
-    town = " ".join(x for x in (service.postal_code, service.city) if x)
-    address = [x for x in (service.location_name, service.address_1,
-                           ", ".join(x for x in (town, service.state_province) if x)) if x]
     phone = service.phone or service.organization.phone or ""
     return WhereToGo(service=service.name, organization=service.organization.name,
-                     address=address, hours=service.schedule_description or "",
+                     address=service.address_lines,
+                     hours=[*hours.describe(service.schedule_rows),
+                            *([service.schedule_description]
+                              if service.schedule_description else [])],
                      phone=phone, contact="" if phone else service.contact)

@@ -4,6 +4,9 @@ shown to the receiving side."""
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,11 @@ from fieldapp.referrals import services
 from fieldapp.risk.labels import flag_label
 from tests.conftest import api_token, csrf_from, login
 from tests.referrals.conftest import SECRET
+
+# 03:30 UTC on 10 March is still 9 March in Colombia (UTC-5): the slip's date is local.
+LATE_EVENING = datetime(2026, 3, 10, 3, 30, tzinfo=UTC)
+WEEKDAYS_AND_SATURDAY = [{"byday": "MO,TU,WE,TH,FR", "opens_at": "08:00", "closes_at": "16:00"},
+                         {"byday": "SA", "opens_at": "09:00", "closes_at": "12:00"}]
 
 
 def _send(network, case, service="asylum", scope=("identity", "contact", "documents",
@@ -74,6 +82,14 @@ def test_the_slip_holds_where_to_go_and_nothing_about_the_person(app, network, c
     assert "@media print" in css and "@page" in css
 
 
+def _fact(html: str, label: str) -> str:
+    """The slip's value for one label (its <dd>), tags between lines as newlines."""
+    found = re.search(r"<dt>" + re.escape(label) + r"</dt>\s*<dd[^>]*>(.*?)</dd>", html,
+                      re.S)
+    assert found, label
+    return re.sub(r"<br>", "\n", found.group(1)).strip()
+
+
 def test_the_slip_speaks_the_persons_language(app, network, register, directory_entry):
     worker = network["people"]["worker"]
     case = register(worker, consent={"data_processing": True, "given_by": "self",
@@ -81,10 +97,12 @@ def test_the_slip_speaks_the_persons_language(app, network, register, directory_
     from fieldapp.cases import assessment
 
     assessment.save_assessment(worker, case, {"fear_of_return": True})
+    directory_entry.schedule = json.dumps(WEEKDAYS_AND_SATURDAY)
     db.session.commit()
     referral = services.create_referral(worker, case, directory_entry,
                                         flags=["INTERNATIONAL_PROTECTION_NEED"],
-                                        given_by="self", scope=["risk_summary"], note=None)
+                                        given_by="self", scope=["risk_summary"], note=None,
+                                        now=LATE_EVENING)
     db.session.commit()
     client = app.test_client()
     login(client, worker.email)
@@ -92,11 +110,39 @@ def test_the_slip_speaks_the_persons_language(app, network, register, directory_
     html = client.get(f"/referrals/{referral.id}/slip", headers={"Accept-Language": "en"}) \
         .get_data(as_text=True)
     assert '<html lang="pt-BR">' in html
-    with app.test_request_context(), force_locale("pt_BR"):
-        from flask_babel import gettext
+    # Portuguese words, not the English (or Spanish) ones they translate.
+    for portuguese, other in (("Referência do encaminhamento", "Referral reference"),
+                              ("Horário de atendimento", "Opening hours"),
+                              ("Endereço", "Address"), ("Telefone", "Phone"),
+                              ("Comprovante de encaminhamento", "Referral slip")):
+        assert portuguese in html and f">{other}<" not in html, portuguese
+    assert _fact(html, "Horário de atendimento") == (
+        "segunda-feira a sexta-feira: 08:00–16:00\nsábado: 09:00–12:00\n"
+        "Lunes a viernes, 8:00 a 16:00")
+    assert _fact(html, "Data") == "9 de mar. de 2026"
 
-        assert gettext("Referral reference") in html
-        assert gettext("Opening hours") in html
+
+def test_the_slip_shows_the_weekly_opening_hours_and_the_local_date(app, network,
+                                                                   child_case):
+    """Most services publish only weekly rows (HSDS schedules), no line in words."""
+    service = network["services"]["asylum"]
+    service.schedule = json.dumps(WEEKDAYS_AND_SATURDAY)
+    assert service.schedule_description == ""
+    db.session.commit()
+    referral = services.create_referral(
+        network["people"]["worker"], child_case, service, flags=["UNACCOMPANIED_CHILD"],
+        given_by="guardian", scope=["risk_summary"], note=None, now=LATE_EVENING)
+    db.session.commit()
+    client = app.test_client()
+    login(client, network["people"]["worker"].email)
+    html = client.get(f"/referrals/{referral.id}/slip", headers={"Accept-Language": "en"}) \
+        .get_data(as_text=True)
+    assert '<html lang="es">' in html  # the person's language, not the worker's
+    assert _fact(html, "Horario de atención") == (
+        "lunes a viernes: 08:00–16:00\nsábado: 09:00–12:00")
+    # The sending organization's date (Cúcuta), not UTC's.
+    assert _fact(html, "Fecha") == "9 mar 2026"
+    assert "10 mar 2026" not in html
 
 
 def test_without_directory_data_the_slip_falls_back_to_the_contact(app, network, child_case):
