@@ -319,3 +319,81 @@ def test_mail_settings_come_from_the_environment(monkeypatch):
 
     with pytest.raises(ConfigurationError, match="MAIL_PORT"):
         load_config("testing")
+
+
+def test_overdue_and_completed_notices_carry_nothing_personal_either(
+        app, network, child_case, mail_on):
+    """Every kind of referral notice, checked like the "new" one: the outcome the
+    provider wrote, too, stays in fieldapp."""
+    _notice_addresses(network)
+    referral = _send(network, child_case, now=clock.now() - timedelta(days=3))
+    assert notices.enqueue_overdue() == 1
+    db.session.commit()
+    _complete(network, referral)
+    outcome = "Placed with her aunt Herminia in Pamplona"
+    services.transition(network["people"]["child_provider"], referral, "complete",
+                        outcome=outcome)
+    db.session.commit()
+    assert notices.send_pending(clock.now()).sent == 3
+    forbidden = {**_forbidden(app, network, child_case, referral), "outcome": outcome,
+                 "outcome words": "Herminia"}
+    mails = {tuple(m.rcpt_tos): m for m in mail_on.inbox.arrived}
+    assert set(mails) == {("referrals@child-office.example",),
+                          ("casework@sender-ngo.example",)} and len(mail_on.inbox.arrived) == 3
+    with force_locale("es"):
+        subjects = {"overdue": gettext("Referral %(reference)s is overdue and needs attention",
+                                       reference=referral.reference),
+                    "completed": gettext("Referral %(reference)s was completed",
+                                         reference=referral.reference)}
+    by_subject = {str(m.message["Subject"]): m for m in mail_on.inbox.arrived}
+    for kind, subject in subjects.items():
+        mail = by_subject[subject]
+        assert mail.rcpt_tos == (["casework@sender-ngo.example"] if kind == "completed"
+                                 else ["referrals@child-office.example"])
+        assert f"{BASE_URL}/referrals/{referral.id}" in mail.text
+        assert _leaks(mail.text, forbidden) == [], kind
+        assert _leaks(mail.raw.decode("utf-8", "replace"), forbidden) == [], kind
+
+
+def test_several_services_in_one_request_queue_one_new_notice_per_organization(
+        app, client, network, child_case, mail_on):
+    """One request, three services at three organizations: each organization hears of
+    its own referral, by its own reference, and of no other."""
+    orgs = network["orgs"]
+    addresses = {"child": "referrals@child-office.example", "clinic": "desk@clinic.example",
+                 "other": "intake@other.example"}
+    for name, address in addresses.items():
+        orgs[name].notice_email = address
+    tracing = services.create_service(network["admin"], services.parse_service({
+        "name": "Tracing elsewhere", "type": "family_tracing",
+        "organization_id": str(orgs["other"].id), "location_codes": ["CO"]}))
+    db.session.commit()
+    svc = network["services"]
+    token = api_token(client, network["people"]["worker"].email)
+    answer = client.post("/api/v1/referrals", headers={"Authorization": f"Bearer {token}"},
+                         json={"case_id": str(child_case.id),
+                               "service_ids": [str(svc["child"].id), str(svc["asylum"].id),
+                                               str(tracing.id)],
+                               "flags": ["UNACCOMPANIED_CHILD"],
+                               "consent": {"given_by": "guardian",
+                                           "scope": ["risk_summary"]}})
+    assert answer.status_code == 201, answer.get_json()
+    items = answer.get_json()["items"]
+    assert len(items) == 3
+    queued = db.session.scalars(sa.select(Notice)).all()
+    assert sorted((n.kind, n.to_address) for n in queued) == sorted(
+        ("new", address) for address in addresses.values())
+    reference_of = {i["id"]: i["reference"] for i in items}
+    org_of = {i["id"]: i["service"]["id"] for i in items}
+    expected_org = {str(svc["child"].id): orgs["child"].id,
+                    str(svc["asylum"].id): orgs["clinic"].id, str(tracing.id): orgs["other"].id}
+    assert {(str(n.referral_id), n.organization_id) for n in queued} == {
+        (rid, expected_org[sid]) for rid, sid in org_of.items()}
+
+    assert notices.send_pending(clock.now()).sent == 3
+    address_of = {n.to_address: str(n.referral_id) for n in queued}
+    for mail in mail_on.inbox.arrived:
+        [to] = mail.rcpt_tos
+        own = address_of[to]
+        assert reference_of[own] in mail.text
+        assert [r for rid, r in reference_of.items() if rid != own and r in mail.text] == []
