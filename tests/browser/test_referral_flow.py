@@ -1,8 +1,10 @@
 """In a real browser: the demo field worker refers an unaccompanied child to Protección
 Infantil Norte; the demo provider sees it in the inbox as urgent, acknowledges and
-accepts it; the sender sees the new status. And the legal clinic logs an appointment and
+accepts it; the sender sees the new status. The legal clinic logs an appointment and
 a delivered service that the field worker then reads on the case page, on a phone, in
-Spanish."""
+Spanish. And the clinic works a referral to its end (acknowledged, accepted, completed
+with an outcome): the sender's organization gets the e-mail notice, and the field worker
+the news on the home page and the outcome on the case page."""
 
 from __future__ import annotations
 
@@ -12,12 +14,15 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
+from fieldapp import clock
 from fieldapp.accounts.models import User
 from fieldapp.cases import assessment
 from fieldapp.demo import seed as demo
 from fieldapp.extensions import db
+from fieldapp.notices import services as notices
 from fieldapp.referrals import services
 from fieldapp.referrals.models import Service
+from tests.notices.conftest import BASE_URL, mail_on, smtp  # noqa: F401
 
 pytestmark = pytest.mark.browser
 PASSWORD = "demo passphrase in browser"
@@ -141,3 +146,58 @@ def test_the_clinic_logs_and_the_field_worker_reads_it_on_the_case_page(
     for paper in ("A4", "Letter"):
         pdf = field.pdf(format=paper)
         assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1, paper
+
+
+def test_the_clinic_completes_and_the_field_worker_sees_the_outcome(
+        live_server, page_factory, demo_network, register, mail_on):  # noqa: F811
+    worker = db.session.scalar(sa.select(User).where(
+        User.email == "fieldworker@frontera.example"))
+    case = register(worker, given_name="Dayana", family_name="Colmenares")
+    assessment.save_assessment(worker, case, {"fear_of_return": True})
+    asylum = db.session.scalar(sa.select(Service).where(
+        Service.name == "Asesoría en refugio y asilo"))
+    referral = services.create_referral(worker, case, asylum,
+                                        flags=["INTERNATIONAL_PROTECTION_NEED"],
+                                        given_by="self", scope=["risk_summary"], note=None)
+    db.session.flush()
+    referral_id, reference = str(referral.id), referral.reference
+    referral_url = f"{live_server}/referrals/{referral_id}"
+    case_url = f"{live_server}/cases/{case.id}"
+    db.session.commit()
+    db.session.remove()  # hold no transaction open while the live server writes (SQLite)
+    outcome = "Solicitud de refugio admitida a trámite"
+
+    clinic = page_factory("es-CO", width=360)
+    _login(clinic, live_server, "provider@clinica.example")
+    clinic.goto(referral_url)
+    for action in ("Acusar recibo", "Aceptar"):
+        with clinic.expect_navigation():
+            clinic.get_by_role("button", name=action, exact=True).click()
+    clinic.locator("#outcome").fill(outcome)
+    with clinic.expect_navigation():
+        clinic.get_by_role("button", name="Completar", exact=True).click()
+    assert "Completada el" in clinic.content() and outcome in clinic.content()
+    assert clinic.locator("form[action$='/transition']").count() == 0  # nothing left to do
+
+    # The completed notice reaches the sender's organization, with a link and nothing
+    # of the case (nor the outcome the clinic wrote).
+    assert notices.send_pending(clock.now()).sent == 2  # "new" to the clinic, "completed"
+    db.session.remove()
+    [done] = [m for m in mail_on.inbox.arrived if m.rcpt_tos == ["avisos@frontera.example"]]
+    assert reference in str(done.message["Subject"])
+    assert f"{BASE_URL}/referrals/{referral_id}" in done.text
+    for word in ("Dayana", "Colmenares", outcome, "refugio"):
+        assert word not in done.text, word
+
+    field = page_factory("es-CO", width=360)
+    _login(field, live_server, "fieldworker@frontera.example")
+    news = field.locator("a.news")
+    assert news.count() == 1 and "1" in news.inner_text()  # the home page: news
+    field.goto(case_url)
+    item = field.locator(".referral-item").first.inner_text()
+    assert "Completada el" in item and reference in item
+    assert f"Resultado: {outcome}" in item
+    field.goto(referral_url)  # read: no news any more
+    assert outcome in field.content()
+    field.goto(live_server + "/")
+    assert field.locator("a.news").count() == 0
