@@ -33,6 +33,10 @@ FIRST = {"given_name": "Ysmairy Coromoto", "family_name": "Barrientos Ochoa",
          "notes": "Duerme en la terminal, pidió no llamar a su hermano"}
 SECOND = {"given_name": "Jhoandry", "family_name": "Mujica Pernía",
           "notes": "Viaja con su sobrina menor", "member": "Yéssica Mujica"}
+FIRST_DOB, SECOND_AGE, MEMBER_DOB = "2009-05-14", "34", "2015-03-09"
+# An age is two digits, found by chance in any hex run: looked for as it would be stored.
+AGE_AS_STORED = [f'"age_years":{SECOND_AGE}', f'"age_years": {SECOND_AGE}',
+                 f'"age_years":"{SECOND_AGE}"', f"age_years={SECOND_AGE}"]
 
 # Every IndexedDB database and store, localStorage, sessionStorage and the Cache Storage,
 # as one JSON text; bytes (ArrayBuffers, typed arrays) as hex, keys as their description.
@@ -152,6 +156,14 @@ def _ready_for_offline(page, base: str, app) -> None:
 
 def _register_offline(page, app, person: dict[str, str], *, age: str | None = None,
                       dob: str | None = None) -> None:
+    _fill_person(page, person, age=age, dob=dob)
+    _save_offline(page, app)
+
+
+def _fill_person(page, person: dict[str, str], *, age: str | None = None,
+                 dob: str | None = None) -> None:
+    """Type a person into the registration form (a household member's birth date is
+    MEMBER_DOB), without saving."""
     page.get_by_label("Nombre(s) (obligatorio)", exact=True).fill(person["given_name"])
     page.get_by_label("Apellido(s) (obligatorio)", exact=True).fill(person["family_name"])
     if dob:
@@ -169,15 +181,55 @@ def _register_offline(page, app, person: dict[str, str], *, age: str | None = No
     if "member" in person:
         page.get_by_role("button", name="Agregar integrante del grupo familiar").click()
         page.locator("#household-1-given_name").fill(person["member"])
-        page.locator("#household-1-date_of_birth").fill("2015-03-09")
+        page.locator("#household-1-date_of_birth").fill(MEMBER_DOB)
         page.locator("#household-1-relationship").select_option("child")
     page.locator("#stage").select_option("border")
     page.locator("#data_processing").check()
+
+
+def _save_offline(page, app) -> None:
     page.get_by_role("button", name="Guardar").click()
     saved = page.locator("[data-intake-saved]")
     saved.wait_for(state="visible", timeout=15_000)
     assert spanish(app, "Saved on this phone.") in saved.inner_text()
     assert page.get_by_label("Nombre(s) (obligatorio)", exact=True).input_value() == ""
+
+
+def _crypto_keys(value: object) -> list[dict]:
+    """Every CryptoKey in a dumped store (DUMP_JS describes each as {"cryptoKey": type,
+    "extractable": ..., "algorithm": name})."""
+    if isinstance(value, dict):
+        if "cryptoKey" in value:
+            return [value]
+        return [k for v in value.values() for k in _crypto_keys(v)]
+    if isinstance(value, list):
+        return [k for v in value for k in _crypto_keys(v)]
+    return []
+
+
+def _jwks_with_private_parts(value: object) -> list[dict]:
+    """JWKs carrying a private or secret part ("d": RSA/EC private, "k": symmetric)."""
+    if isinstance(value, dict):
+        mine = [value] if "kty" in value and ({"d", "k"} & set(value)) else []
+        return mine + [k for v in value.values() for k in _jwks_with_private_parts(v)]
+    if isinstance(value, list):
+        return [k for v in value for k in _jwks_with_private_parts(v)]
+    return []
+
+
+def _assert_only_the_phones_signing_key(stored: dict) -> None:
+    """The only key material kept on the phone: its non-extractable ECDSA signing key
+    (and public keys). Never a secret key: a record's AES key exists only in the page
+    while it seals, and only wrapped under the intake key afterwards."""
+    found = _crypto_keys(stored["indexedDB"])
+    assert {"cryptoKey": "private", "extractable": False, "algorithm": "ECDSA"} in found
+    for key in found:
+        assert key["cryptoKey"] != "secret" and key["algorithm"] not in (
+            "AES-GCM", "AES-CBC", "AES-CTR", "AES-KW", "HMAC"), key
+        if key["cryptoKey"] == "private":
+            assert key == {"cryptoKey": "private", "extractable": False,
+                           "algorithm": "ECDSA"}, key
+    assert _jwks_with_private_parts(stored) == []
 
 
 def _wait_for_empty_outbox(page, timeout: float = 30) -> None:
@@ -240,8 +292,8 @@ def test_register_two_people_without_signal_then_sync(live_server, page_factory,
     _wait(page, "() => document.querySelector('[data-intake-status]').textContent === "
                 + json.dumps(offline), "the form does not say it works without connection")
     started = datetime.now(UTC) - timedelta(seconds=2)
-    _register_offline(page, app, FIRST, dob="2009-05-14")
-    _register_offline(page, app, SECOND, age="34")
+    _register_offline(page, app, FIRST, dob=FIRST_DOB)
+    _register_offline(page, app, SECOND, age=SECOND_AGE)
     waiting = spanish(app, "Waiting: %(count)s", count=2)
     _wait(page, "() => document.querySelector('[data-intake-count]').textContent !== ''",
           "the form does not say what waits on the phone")
@@ -251,7 +303,9 @@ def test_register_two_people_without_signal_then_sync(live_server, page_factory,
     stored = json.loads(dump)
     assert len(stored["indexedDB"]["fieldapp-intake/outbox"]) == 2
     assert stored["caches"], "the service worker keeps the empty form"
-    _assert_nothing_typed_in(dump, [v for p in (FIRST, SECOND) for v in p.values()])
+    _assert_only_the_phones_signing_key(stored)
+    _assert_nothing_typed_in(dump, [v for p in (FIRST, SECOND) for v in p.values()]
+                             + [FIRST_DOB, MEMBER_DOB, *AGE_AS_STORED])
 
     # The outbox page, itself offline: how many and since when, never whose.
     page.goto(live_server + "/intake/outbox")
@@ -293,7 +347,7 @@ def test_logout_keeps_unsent_records_and_the_next_login_sends_them(
     _ready_for_offline(page, live_server, app)
     page.context.set_offline(True)
     page.reload()
-    _register_offline(page, app, FIRST, dob="2009-05-14")
+    _register_offline(page, app, FIRST, dob=FIRST_DOB)
 
     # The signal comes back, but the server cannot take records right now.
     attempts = []
@@ -346,8 +400,8 @@ def test_a_forgotten_phone_registers_again_and_a_conflict_stays_shown(
     db.session.commit()
     page.context.set_offline(True)
     page.reload()
-    _register_offline(page, app, FIRST, dob="2009-05-14")
-    _register_offline(page, app, SECOND, age="34")
+    _register_offline(page, app, FIRST, dob=FIRST_DOB)
+    _register_offline(page, app, SECOND, age=SECOND_AGE)
     stored = json.loads(page.evaluate(DUMP_JS))["indexedDB"]["fieldapp-intake/outbox"]
     taken = sorted(stored, key=lambda r: r["created_at"])[1]["instance_id"]
     # Someone else's record already arrived under the second one's instance id.
