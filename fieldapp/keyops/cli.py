@@ -85,14 +85,19 @@ def verify_command() -> None:
 
 @bp.cli.command("retire")
 @click.argument("kek_id")
-def retire_command(kek_id: str) -> None:
+@click.option("--force", is_flag=True,
+              help="Retire an intake key even though phones may still hold records "
+                   "sealed under it (it was primary within the accepted capture age).")
+def retire_command(kek_id: str, force: bool) -> None:
     """Remove a key from the ring; refused while anything is still wrapped under it.
 
     An intake key id retires an offline intake key: records still sealed under it on
-    some phone can no longer be opened (the phone keeps them and shows them)."""
+    some phone can no longer be opened (the phone keeps them and shows them). Refused,
+    unless --force, while it was the primary intake key within the capture age the
+    server accepts (phones out of signal keep sealing under the key they last fetched)."""
     intake = kek_id in keys.ring.intake_keys
     try:
-        services.retire(kek_id)
+        services.retire(kek_id, force=force)
     except services.RetireRefused as exc:
         raise click.ClickException(f"Refused: {exc}") from exc
     if intake:

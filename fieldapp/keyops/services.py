@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from fieldapp import clock
 from fieldapp.accounts.models import TotpCredential
 from fieldapp.audit import services as audit
 from fieldapp.cases.models import Case, CaseFlag, CaseKey, HouseholdMember
@@ -119,12 +120,13 @@ class RetireRefused(RuntimeError):
     pass
 
 
-def retire(kek_id: str) -> None:
+def retire(kek_id: str, *, force: bool = False) -> None:
     """Remove a key from the ring, once nothing is wrapped under it any more (an intake
-    key: once it is not the one phones seal under)."""
+    key: once it is not the one phones seal under, and, unless forced, once phones stopped
+    sealing under it longer ago than the capture age the server accepts)."""
     ring = keys.ring
     if kek_id in ring.intake_keys:
-        _retire_intake(kek_id)
+        _retire_intake(kek_id, force=force)
         return
     if kek_id not in ring.keks:
         raise RetireRefused(f"no key {kek_id!r} in the key ring")
@@ -158,17 +160,50 @@ def rotate_intake() -> str:
     return str(new_ring.intake_primary)
 
 
-def _retire_intake(kid: str) -> None:
+def _retire_intake(kid: str, *, force: bool = False) -> None:
     """Records still sealed under this key on some phone can no longer be opened: those
-    phones keep them (the server answers 422 undecryptable) until a person re-enters them."""
+    phones keep them (the server answers 422 undecryptable) until a person re-enters them.
+
+    A phone out of signal keeps sealing under the key it last fetched, so a key that was
+    primary less than the accepted capture age ago (MAX_CAPTURE_AGE) may still be under
+    records waiting on phones: refused unless forced."""
+    from fieldapp.intake.services import MAX_CAPTURE_AGE
+
     ring = keys.ring
     if kid == ring.intake_primary:
         raise RetireRefused(f"{kid} is the intake key phones seal under; "
                             "run `flask keys rotate-intake` first")
+    until = intake_primary_until(kid)
+    if not force and (until is None or clock.now() - until < MAX_CAPTURE_AGE):
+        until_text = f"{until:%Y-%m-%d}" if until else "an unknown date"
+        raise RetireRefused(
+            f"{kid} was the primary intake key until {until_text}; phones out of signal may "
+            f"still hold records sealed under it for up to {MAX_CAPTURE_AGE.days} days "
+            "after the rotation. Wait until every phone has synced, or pass --force")
     keys.save(replace(ring, intake_keys={k: v for k, v in ring.intake_keys.items() if k != kid},
                       created={k: v for k, v in ring.created.items() if k != kid}))
     audit.record("keys.retired", object_type="intake_key", object_id=kid)
     db.session.commit()
+
+
+def intake_primary_until(kid: str) -> datetime | None:
+    """When phones were told to stop sealing under this intake key: the creation time of
+    the next intake key made after it (None when that is unknown)."""
+    ring = keys.ring
+    made = _created(ring.created.get(kid))
+    if made is None:
+        return None
+    later = [t for k in ring.intake_keys if k != kid
+             and (t := _created(ring.created.get(k))) is not None and t > made]
+    return min(later, default=None)
+
+
+def _created(text: str | None) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(text or "")
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def intake_keys_in_use() -> dict[str, tuple[int, datetime | None]]:

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from fieldapp import create_app
+from fieldapp import clock, create_app
 from fieldapp.accounts.roles import Role
 from fieldapp.crypto import KeyRing, KeyRingError
 from fieldapp.extensions import db, keys
 from fieldapp.intake.models import IntakeRecord, IntakeRecordKey
+from fieldapp.intake.services import MAX_CAPTURE_AGE
 from fieldapp.keyops import services as keyops
 from tests.cases.conftest import case_data
 from tests.conftest import api_token
@@ -53,7 +56,7 @@ def test_records_sealed_under_the_old_key_open_until_it_is_retired(
     assert _post(client, token, late).status_code == 201
     with pytest.raises(keyops.RetireRefused, match="rotate-intake"):
         keyops.retire(new_kid)
-    keyops.retire(old_kid)
+    keyops.retire(old_kid, force=True)  # primary a moment ago: only forced
     assert old_kid not in keys.ring.intake_keys
     refused = _post(client, token, too_late)
     assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "undecryptable"
@@ -71,10 +74,45 @@ def test_keys_cli_lists_rotates_and_retires_intake_keys(own_keyring, app, client
     assert "opened 1 record(s)" in listed
     rotated = runner.invoke(args=["keys", "rotate-intake"])
     assert rotated.exit_code == 0 and keys.ring.intake_primary in rotated.output
-    retired = runner.invoke(args=["keys", "retire", intake_key["kid"]])
+    refused = runner.invoke(args=["keys", "retire", intake_key["kid"]])
+    assert refused.exit_code != 0 and "--force" in refused.output
+    assert intake_key["kid"] in keys.ring.intake_keys
+    retired = runner.invoke(args=["keys", "retire", intake_key["kid"], "--force"])
     assert retired.exit_code == 0, retired.output
     assert "can no longer be opened" in retired.output
     assert intake_key["kid"] not in runner.invoke(args=["keys", "list"]).output
+
+
+def test_an_intake_key_primary_within_the_capture_age_is_kept_unless_forced(
+        own_keyring, monkeypatch, intake_key):
+    """Phones out of signal keep sealing under the key they last fetched: retiring it
+    before the accepted capture age has passed since the rotation would leave their
+    records unreadable, so it takes --force."""
+    old_kid = intake_key["kid"]
+    rotated_at = clock.now()
+    keyops.rotate_intake()
+    assert keyops.intake_primary_until(old_kid) >= rotated_at - timedelta(seconds=1)
+    later = rotated_at + MAX_CAPTURE_AGE - timedelta(days=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    with pytest.raises(keyops.RetireRefused, match="--force"):
+        keyops.retire(old_kid)
+    assert old_kid in keys.ring.intake_keys
+    past = rotated_at + MAX_CAPTURE_AGE + timedelta(minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: past)
+    keyops.retire(old_kid)
+    assert old_kid not in keys.ring.intake_keys
+
+
+def test_an_intake_key_with_no_known_rotation_time_is_kept_unless_forced(
+        own_keyring, monkeypatch, intake_key):
+    old_kid = intake_key["kid"]
+    keyops.rotate_intake()
+    keys.save(replace(keys.ring, created={**keys.ring.created, old_kid: ""}))
+    monkeypatch.setattr(clock, "now", lambda: datetime(2100, 1, 1, tzinfo=UTC))
+    with pytest.raises(keyops.RetireRefused, match="until an unknown date"):
+        keyops.retire(old_kid)
+    keyops.retire(old_kid, force=True)
+    assert old_kid not in keys.ring.intake_keys
 
 
 def test_kek_rotation_rewraps_what_waits_for_review_and_verify_opens_it(
