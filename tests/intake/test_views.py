@@ -133,9 +133,11 @@ def test_a_kept_record_is_opened_fixed_and_registered_at_capture_time(
     captured = datetime.now(UTC) - timedelta(days=2)
     body = case_data(given_name="Dayana", family_name="Urdaneta", sex="",
                      date_of_birth="2030-02-02", stage="nowhere")
-    answer = client.post("/api/v1/intake", json=seal(
-        intake_key, body, created_at=captured.isoformat()),
-        headers={"Authorization": f"Bearer {token}"}).get_json()
+    original = seal(intake_key, body, created_at=captured.isoformat())
+    first = client.post("/api/v1/intake", json=original,
+                        headers={"Authorization": f"Bearer {token}"})
+    assert first.status_code == 202
+    answer = first.get_json()
     review_id = answer["review_id"]
     login(client, worker.email)
     new_form = client.get("/cases/new").get_data(as_text=True)
@@ -157,11 +159,20 @@ def test_a_kept_record_is_opened_fixed_and_registered_at_capture_time(
     record = db.session.get(IntakeRecord, uuid.UUID(review_id))
     assert record.status == "registered" and record.case_id == case.id
     assert record.body_enc is None and record.key is None  # no second copy
-    # The phone's replay still gets the first answer; the page now leads to the case.
+    # The phone's replay of the very same record (it never heard the first answer): a 200
+    # carrying the first answer, word for word; no second record, no second case.
+    replay = client.post("/api/v1/intake", json=original,
+                         headers={"Authorization": f"Bearer {token}"})
+    assert replay.status_code == 200 and replay.get_json() == answer
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IntakeRecord)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
+    # The same content under a new instance id is another record to the server (another
+    # capture, as far as it can tell): kept for review again, not taken for a replay.
     again = client.post("/api/v1/intake", json=seal(intake_key, body, created_at=captured
                                                     .isoformat(), instance_id=str(uuid.uuid4())),
                         headers={"Authorization": f"Bearer {token}"})
-    assert again.status_code == 202
+    assert again.status_code == 202 and again.get_json()["review_id"] != review_id
+    # The first record's page now leads to the case.
     assert client.get(f"/intake/records/{review_id}").status_code == 302
 
 
@@ -227,6 +238,32 @@ def test_a_field_worker_cannot_decide_on_a_case_they_cannot_edit(
     assert response.status_code == 404
     db.session.expire_all()
     assert db.session.get(DuplicateReview, review.id).status == "open"
+
+
+def test_a_case_manager_of_the_organization_sees_and_resolves_a_phones_duplicate(
+        client, make, register, intake_key):
+    org = make.org()
+    owner = make.user(Role.FIELD_WORKER, org=org)
+    manager = make.user(Role.CASE_MANAGER, org=org)
+    earlier = register(owner)
+    answer = client.post("/api/v1/intake", json=seal(intake_key, case_data()), headers={
+        "Authorization": f"Bearer {api_token(client, owner.email)}"}).get_json()
+    assert [d["id"] for d in answer["possible_duplicates"]] == [str(earlier.id)]
+    review = db.session.scalar(sa.select(DuplicateReview))
+    login(client, manager.email)
+    page = client.get(f"/cases/{answer['case_id']}").get_data(as_text=True)
+    assert 'id="duplicates"' in page and earlier.reference in page
+    assert f"/intake/duplicates/{review.id}" in page  # the manager may decide
+    decided = client.post(f"/intake/duplicates/{review.id}", data={
+        "csrf_token": csrf_from(page), "decision": "different_person",
+        "reason": "Otra madre, otra fecha de llegada"})
+    assert decided.status_code == 302
+    db.session.expire_all()
+    done = db.session.get(DuplicateReview, review.id)
+    assert done.status == "different_person" and done.resolved_by_id == manager.id
+    assert done.resolved_at is not None
+    page = client.get(f"/cases/{answer['case_id']}").get_data(as_text=True)
+    assert f"/intake/duplicates/{review.id}" not in page  # decided: no form any more
 
 
 def test_erasing_a_case_forgets_its_possible_duplicates(client, make, register, intake_key):
