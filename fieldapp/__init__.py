@@ -262,6 +262,7 @@ def _register_blueprints(app: Flask) -> None:
     from fieldapp.referrals.cli import bp as referrals_cli
     from fieldapp.referrals.views import bp as referrals_bp
     from fieldapp.risk.views import bp as risk_bp
+    from fieldapp.stats.cli import bp as stats_cli
     from fieldapp.stats.views import bp as stats_bp
     from fieldapp.transfers.views import bp as transfers_bp
 
@@ -283,3 +284,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(demo_cli)
     app.register_blueprint(referrals_cli)
     app.register_blueprint(notices_cli)
+    app.register_blueprint(stats_cli)

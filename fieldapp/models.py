@@ -24,10 +24,12 @@ from fieldapp.referrals.models import (
     Service,
     ServiceLocation,
 )
+from fieldapp.stats.models import FlagTotal, GroupTotal
 from fieldapp.transfers.models import ContinuityCode, Transfer, TransferKey
 
 __all__ = ["ApiToken", "AuditEvent", "Case", "CaseBlindIndex", "CaseFlag", "CaseGroup",
-           "CaseKey", "CaseTally", "ContinuityCode", "DuplicateReview", "HouseholdMember",
+           "CaseKey", "CaseTally", "ContinuityCode", "DuplicateReview", "FlagTotal", "GroupTotal",
+           "HouseholdMember",
            "IntakeDevice", "IntakeRecord", "IntakeRecordKey", "Location", "Notice", "Organization",
            "ReferenceCounter", "Referral", "ReferralEvent", "ReferralKey", "ReferralUpdate",
            "RoutingRule",

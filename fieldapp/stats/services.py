@@ -23,7 +23,8 @@ from fieldapp.cases.models import Case, CaseFlag, CaseGroup
 from fieldapp.exceptions import ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.referrals.models import Referral, RoutingRule, Service, ServiceLocation
-from fieldapp.stats import dimensions
+from fieldapp.stats import dimensions, totals
+from fieldapp.stats.models import FlagTotal, GroupTotal
 from fieldapp.stats.perturbation import perturbation_table, publish
 
 
@@ -106,6 +107,12 @@ def _unmet() -> Any:
     return ~sa.exists(covered)
 
 
+def _stored_none(column: Any) -> Any:
+    """A totals column as the base tables have it: NULL where the totals store '-'.
+    Inlined, so that the select list and GROUP BY are the same expression."""
+    return sa.func.nullif(column, sa.literal_column(f"'{totals.NONE}'"))
+
+
 def _statement(query: Query, dims: list[str], filters: dict[str, str],
                organization_id: uuid.UUID) -> sa.Select:
     """Count and record-key sum grouped by `dims`, for one organization (an equality
@@ -115,20 +122,18 @@ def _statement(query: Query, dims: list[str], filters: dict[str, str],
     flag_dim = "flag" in used or "unmet_need" in used
     group_dim = "group" in used
     case_fields = used - {"flag", "group", "referral_status", "service_type", "month", "site"}
-    # Fast path: flags or groups grouped by their own copied columns, no join to cases.
+    # Fast path: flags or groups by code, month and site, read from the running totals
+    # the triggers keep (a few thousand rows), not from a million flags.
     shortcut = (not by_referral and flag_dim != group_dim and not case_fields
                 and "unmet_need" not in used)
     if shortcut:
-        base = CaseFlag if flag_dim else CaseGroup
-        columns = {"flag": CaseFlag.code, "group": CaseGroup.code,
-                   "month": base.registered_month, "site": base.location_code}
-        key_column = base.record_key
-        stmt = sa.select(*(columns[d].label(d) for d in dims), sa.func.count().label("n"),
-                         sa.func.sum(key_column).label("keys")).select_from(base)
-        if flag_dim:
-            stmt = stmt.where(_counting_flags())
-        org_column = base.organization_id
-        month_column = base.registered_month
+        total = FlagTotal if flag_dim else GroupTotal
+        month_column = _stored_none(total.registered_month)
+        columns = {"flag": total.code, "group": total.code, "month": month_column,
+                   "site": _stored_none(total.location_code)}
+        stmt = sa.select(*(columns[d].label(d) for d in dims), sa.func.sum(total.n).label("n"),
+                         sa.func.sum(total.keys).label("keys")).select_from(total)
+        org_column = total.organization_id
     else:
         columns = {
             "month": Case.registered_month, "country": Case.country_code,
