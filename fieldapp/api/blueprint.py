@@ -15,13 +15,13 @@ from flask_babel import lazy_gettext as _l
 from fieldapp.api import contract
 from fieldapp.exceptions import ValidationFailed
 from fieldapp.extensions import csrf
+from fieldapp.paging import MAX_PAGE
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens, no cookies: nothing for a cross-site form to ride on
 bp.before_request(contract.check_request)
 
 MAX_PER_PAGE = 100
-MAX_PAGE = 1_000_000
 
 
 def json_body() -> dict[str, Any]:

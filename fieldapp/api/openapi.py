@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from fieldapp import authz
 from fieldapp.api.blueprint import bp
+from fieldapp.paging import MAX_PAGE
 
 
 def _error_responses(*codes: int) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def _paged(item_ref: str) -> dict[str, Any]:
 
 PAGE_PARAMS = [
     {"name": "page", "in": "query",
-     "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}},
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
     {"name": "per_page", "in": "query",
      "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}},
 ]

@@ -33,6 +33,7 @@ from fieldapp.db import utcnow
 from fieldapp.exceptions import Conflict, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.forms_support import checkable, choices, render_status
+from fieldapp.paging import page_number
 from fieldapp.referrals import case_overview, followup
 from fieldapp.referrals import vocab as referral_vocab
 from fieldapp.referrals.labels import status_line
@@ -91,7 +92,7 @@ def _page_url(position: keyset.Position | None) -> str | None:
 @authz.rule("cases.list")
 def index() -> str:
     filters = _filter_form()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_number(request.args)
     cursor = None
     if request.args.get("cursor"):
         try:

@@ -29,6 +29,7 @@ from fieldapp.forms_support import (
     render_status,
     typed_or_raw,
 )
+from fieldapp.paging import page_number
 from fieldapp.referrals import followup, hours, hsds, services, slips, vocab
 from fieldapp.referrals.forms import (
     BoxFilterForm,
@@ -399,7 +400,7 @@ def index() -> View:
         authz.deny(f"referrals.{box}")
     form.validate()
     now = clock.now()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_number(request.args)
     rows, total = services.list_referrals(
         current_user, services.ReferralFilters(box=box, status=form.status.data or None,
                                                urgency=form.urgency.data or None,
