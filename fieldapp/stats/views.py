@@ -25,6 +25,10 @@ bp = Blueprint("stats", __name__, url_prefix="/stats", template_folder="template
 FILTERS = ("country", "division", "site", "nationality", "stage", "sex", "age_band", "group",
            "flag", "unmet_need", "referral_status", "service_type", "month")
 BOUNDS = {"from": _l("From month"), "to": _l("To month")}
+# What a table is asked with: its shape, its filters, its bounds. Nothing else in the
+# query string is read into it or carried into the links the page builds (there a
+# `format=` or `_scheme=` would collide with url_for's own arguments).
+QUERY_KEYS = frozenset(("rows", "cols", *dimensions.DIMENSIONS, *BOUNDS))
 
 
 @dataclass
@@ -40,8 +44,9 @@ class Choice:
 
 
 def _args() -> dict[str, str]:
+    """The table's arguments from the query string (QUERY_KEYS only)."""
     args = {k: v.strip().upper() if k in ("country", "division", "site") else v.strip()
-            for k, v in request.args.items() if v and v.strip()}
+            for k, v in request.args.items() if k in QUERY_KEYS and v and v.strip()}
     args.setdefault("rows", "flag")
     return args
 
@@ -144,6 +149,7 @@ def _page(args: dict[str, str], errors: dict[str, list[str]], **context: Any) ->
         "stats/index.html", args=args, dims=dimensions.DIMENSIONS, scope=scope,
         choices=choices, field_errors={k: list(v) for k, v in errors.items()},
         summary=_summary(dict(errors), choices), flags=dimensions.flag_options(),
+        wants_performance=bool(request.args.get("performance")),
         label=dimensions.label, service_types=referral_vocab.SERVICE_TYPES,
         **context)
 
@@ -164,8 +170,7 @@ def index() -> tuple[str, int] | str:
     db.session.commit()  # the audit events
     return _page(args, {}, result=result, table=table, chart=_chart(result, table),
                  applied=_applied(query),
-                 protection=protection_note(result, body), performance=performance,
-                 export_args={k: v for k, v in args.items() if k != "performance"})
+                 protection=protection_note(result, body), performance=performance)
 
 
 @bp.get("/export.csv")

@@ -292,3 +292,46 @@ def test_protection_sentence_is_looked_up_in_the_catalogue(app, monkeypatch):
         result.k = 7
         assert views.protection_note(result, {}) == spanish % {"k": 7}
         assert views.protection_note(result, {"protection": {"note": "Given."}}) == "Given."
+
+
+# -- query arguments the page does not read ---------------------------------------------------
+
+# Names url_for takes for itself, the export's own format, the page's checkbox, and names
+# nobody declared: none may reach the links the page builds.
+STRAY = ["format=hxl", "format=csv", "performance=1", "_scheme=javascript", "_external=1",
+         "_anchor=x", "_method=POST", "endpoint=x", "values=x", "zz=1", "rows_=site"]
+
+
+@pytest.mark.parametrize("stray", STRAY)
+def test_page_and_its_download_links_ignore_other_query_arguments(app, client, make, people,
+                                                                  stray):
+    login(client, make.user(Role.SUPERVISOR).email)
+    response = _page(client, f"/stats?rows=site&sex=female&{stray}", "en")
+    assert response.status_code == 200, response.status_code
+    doc = parse(response.get_data(as_text=True))
+    links = [a.attrs["href"] for a in doc.one("p", class_="stats-downloads").all("a")]
+    assert links == ["/stats/export.csv?rows=site&sex=female",
+                     "/stats/export.csv?format=hxl&rows=site&sex=female"]
+    checkbox = doc.one("input", name="performance")
+    assert ("checked" in checkbox.attrs) == (stray == "performance=1")
+    assert bool(doc.all("h2", id="perf-h")) == (stray == "performance=1")
+
+
+@pytest.mark.parametrize("stray", STRAY)
+def test_export_ignores_other_query_arguments(app, client, make, people, stray):
+    login(client, make.user(Role.SUPERVISOR).email)
+    plain = client.get("/stats/export.csv?rows=site&sex=female")
+    response = client.get(f"/stats/export.csv?rows=site&sex=female&{stray}")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    hxl = client.get("/stats/export.csv?rows=site&sex=female&format=hxl")
+    assert response.get_data() == (hxl if stray == "format=hxl" else plain).get_data()
+
+
+def test_a_refused_table_keeps_the_checkbox_and_ignores_other_arguments(app, client, make):
+    login(client, make.user(Role.SUPERVISOR).email)
+    response = _page(client, "/stats?rows=zz&performance=1&format=hxl&_scheme=x", "en")
+    assert response.status_code == 422
+    doc = parse(response.get_data(as_text=True))
+    assert "checked" in doc.one("input", name="performance").attrs
+    summary = doc.one("div", class_="stats-error-summary").text()
+    assert "format" not in summary and "_scheme" not in summary
