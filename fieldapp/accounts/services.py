@@ -510,9 +510,10 @@ def list_users(organization_id: uuid.UUID | None) -> list[User]:
     return list(db.session.scalars(stmt))
 
 
-# What administrators of other organizations did to an organization's accounts.
+# What administrators of other organizations did to an organization's accounts (each
+# has its label in accounts/home.html).
 ACCOUNT_ACTIONS = ("user.created", "user.roles_changed", "user.password_reset",
-                   "user.activated", "user.deactivated", "user.updated")
+                   "user.activated", "user.deactivated", "user.updated", "2fa.reset")
 
 
 @dataclass(frozen=True)

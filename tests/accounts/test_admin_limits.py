@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from fieldapp.accounts import passwords, services
+from fieldapp.accounts import passwords, services, two_factor
 from fieldapp.accounts.models import Organization, User
 from fieldapp.accounts.roles import OrganizationKind, Role
 from fieldapp.audit.models import AuditEvent
@@ -354,19 +354,20 @@ def test_every_admin_action_on_another_orgs_account_is_audited(world):
     services.reset_password(admin, org_admin, new=NEW, actor_password=PASSWORD)
     services.set_active(admin, org_admin, active=False)
     services.set_active(admin, org_admin, active=True)
+    two_factor.reset(admin, org_admin, actor_password=PASSWORD)
     db.session.commit()
     changes = services.account_changes_from_outside(ngo.id)
     assert [c.action for c in changes] == [
-        "user.activated", "user.deactivated", "user.password_reset", "user.updated",
-        "user.roles_changed", "user.created"]
+        "2fa.reset", "user.activated", "user.deactivated", "user.password_reset",
+        "user.updated", "user.roles_changed", "user.created"]
     assert {c.actor_email for c in changes} == {admin.email}
-    assert [c.account_email for c in changes] == [org_admin.email] * 3 + \
+    assert [c.account_email for c in changes] == [org_admin.email] * 4 + \
         ["deputy@ngo.example"] * 3
     assert changes[-1].roles == (Role.ORG_ADMIN,)
     assert changes[-2].roles == (Role.ORG_ADMIN, Role.ADMIN)
     events = db.session.scalars(sa.select(AuditEvent).where(
         AuditEvent.action.in_(services.ACCOUNT_ACTIONS))).all()
-    assert len(events) == 6
+    assert len(events) == 7
     assert all(e.organization_id == ngo.id and e.actor_id == admin.id for e in events)
 
 
@@ -382,6 +383,7 @@ def test_org_admin_home_lists_what_a_platform_admin_did(client, world, make):
     services.create_user(admin, email="other@elsewhere.example", name="Other",
                          organization=elsewhere, roles={Role.ORG_ADMIN}, password=NEW,
                          actor_password=PASSWORD)
+    two_factor.reset(admin, org_admin, actor_password=PASSWORD)
     # The org_admin's own work is not what this list is about.
     services.create_user(org_admin, email="own.hire@ngo.example", name="Own",
                          organization=ngo, roles={Role.FIELD_WORKER}, password=NEW,
@@ -393,6 +395,7 @@ def test_org_admin_home_lists_what_a_platform_admin_did(client, world, make):
                               "administrators"):]
     assert "planted@ngo.example" in section and "Account created" in section
     assert f"by {admin.email}" in section and "Organization administrator" in section
+    assert "Second factors removed" in section and "2fa.reset" not in section
     assert "own.hire@ngo.example" not in section
     assert "other@elsewhere.example" not in section
 
