@@ -9,6 +9,7 @@ FIELDAPP_ENV, in an instance folder prepared the way `make run` prepares it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -158,3 +159,30 @@ def test_configuration_problems_end_the_process_with_one_sentence(
         create_app_or_exit(settings)
     assert stopped.value.code == EXIT_CONFIGURATION
     assert words in _one_sentence(capsys.readouterr().err)
+
+
+def test_make_bench_works_in_a_fresh_checkout(tmp_path):
+    """`make bench` in a fresh clone of HEAD: the Makefile's own commands (read with
+    `make -n`), on a tiny N and with few repeats to stay quick. The clone uses this
+    checkout's virtualenv, linked in, with the clone's code first on the path, as its
+    own `make install` would have it."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True,
+                   capture_output=True, timeout=120)
+    (clone / ".venv").symlink_to(BIN.parent, target_is_directory=True)
+    env = _clean_env(PYTHONPATH=str(clone))
+    dry = subprocess.run(["make", "-n", "-o", "install", "bench", "N=50"], cwd=clone, env=env,
+                         capture_output=True, text=True, timeout=60, check=True)
+    commands = [shlex.split(line) for line in dry.stdout.replace("\\\n", " ").splitlines()
+                if line.strip()]
+    assert [words[:2] for words in commands][-1] == [".venv/bin/flask", "bench"], dry.stdout
+    commands[-1] += ["--repeat", "5"]
+    for words in commands:
+        out = subprocess.run(words, cwd=clone, env=env, capture_output=True, text=True,
+                             timeout=120, check=False)
+        output = out.stdout + out.stderr
+        assert out.returncode == 0, (words, output[-2000:])
+        assert "Traceback" not in output
+    assert re.search(r"N = 50 cases on sqlite", out.stdout) and "p50" in out.stdout
+    written = json.loads((clone / "bench" / "results-sqlite-50.json").read_text())
+    assert written["n"] == 50 and any(key.endswith("_ms") for key in written)
