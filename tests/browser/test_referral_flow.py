@@ -62,7 +62,7 @@ def test_refer_an_unaccompanied_child_end_to_end(live_server, page_factory, demo
     sender.locator("button.primary").click()
     sender.wait_for_url(case_url + "/assessment/documents")  # saved; on to the next one
     sender.goto(case_url)
-    sender.get_by_role("link", name="Refer to a service").click()
+    sender.get_by_role("link", name="Refer to a service").first.click()  # the next step
     sender.wait_for_url(case_url + "/refer")
     first = sender.locator(".suggestion").first
     assert "Protección de niñas, niños y adolescentes" in first.inner_text()

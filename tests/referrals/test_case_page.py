@@ -101,9 +101,64 @@ def test_next_step_is_the_assessment_until_one_is_saved(network, register):
 
 
 def test_next_step_is_the_assessment_while_questions_are_open(network, child_case):
+    _refer_everything(network, child_case)  # no urgent or high flag is left waiting
+    # A medium flag a service serves waits for the assessment to be finished.
+    assessment.add_manual_flag(network["people"]["worker"], child_case,
+                               code="SERIOUS_MEDICAL_CONDITION", reason="Asthma",
+                               severity="medium")
+    db.session.commit()
     step = _step(child_case, open_questions=("fear_of_return", "accompaniment"))
     assert step.kind == "assess" and step.open_questions == ("fear_of_return",
                                                              "accompaniment")
+    step = _step(child_case, open_questions=())
+    assert step.kind == "refer" and step.flags == ("SERIOUS_MEDICAL_CONDITION",)
+
+
+def test_an_urgent_served_flag_is_referred_before_open_questions(network, child_case):
+    """An unaccompanied child should not wait for 18 more answers to be referred."""
+    questions = tuple(f"q{i}" for i in range(18))
+    step = _step(child_case, open_questions=questions)
+    assert step.kind == "refer" and step.flags[0] == "UNACCOMPANIED_CHILD"
+    assert step.open_questions == questions and step.assessment_pending
+
+
+def test_an_urgent_served_flag_comes_before_a_first_assessment(network, register):
+    worker = network["people"]["worker"]
+    case = register(worker, date_of_birth="2015-03-03")
+    assessment.add_manual_flag(worker, case, code="UNACCOMPANIED_CHILD",
+                               reason="Alone at the crossing", severity="urgent")
+    db.session.commit()
+    assert case.assessed_at is None
+    step = _step(case)
+    assert step.kind == "refer" and "UNACCOMPANIED_CHILD" in step.flags
+    assert step.assessment_pending
+
+
+def test_the_page_offers_the_referral_first_and_the_assessment_second(
+        app, network, child_case, monkeypatch):
+    monkeypatch.setattr(case_overview.assessment, "evaluate",
+                        lambda case: type("A", (), {"open_questions": ("fear_of_return",) * 18})())
+    client = app.test_client()
+    login(client, network["people"]["worker"].email)
+    html = client.get(f"/cases/{child_case.id}", headers=EN).get_data(as_text=True)
+    step = html[html.index('id="next-h"'):html.index('id="referrals-h"')]
+    refer = step.index(f'href="/cases/{child_case.id}/refer"')
+    assess = step.index(f'href="/cases/{child_case.id}/assessment"')
+    assert refer < assess
+    assert "18 questions are still open" in step
+    # The referrals section has its own way to refer, even before any referral exists.
+    section = html[html.index('id="referrals-h"'):html.index('id="flags-h"')]
+    assert "No referrals yet." in section
+    assert f'href="/cases/{child_case.id}/refer"' in section
+
+
+def test_no_refer_link_once_consent_is_withdrawn(app, network, child_case):
+    case_services.withdraw_consent(network["people"]["worker"], child_case, reason="No")
+    db.session.commit()
+    client = app.test_client()
+    login(client, network["people"]["worker"].email)
+    html = client.get(f"/cases/{child_case.id}", headers=EN).get_data(as_text=True)
+    assert f'href="/cases/{child_case.id}/refer"' not in html
 
 
 def test_next_step_is_a_referral_for_the_served_flags_most_severe_first(network, child_case):
