@@ -10,7 +10,7 @@ from typing import Any
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from fieldapp.cases.vocab import FLAG_LABELS
+from fieldapp.cases.vocab import DOCUMENT_TYPES, FLAG_LABELS
 
 GROUP_LABELS = {
     "WOMEN_GIRLS": _l("Women and girls"),
@@ -144,6 +144,21 @@ def reason_text(reason: str) -> str:
 
 def flag_label(code: str) -> str:
     return str(FLAG_LABELS.get(code, code))
+
+
+# The document question when registration recorded no document: its form's choice reads
+# "None / not shown", which does not tell a person without papers from one who did not
+# show them, so the question is asked, put so that the worker sees why.
+DOCUMENT_NOT_RECORDED = _l(
+    "Does the person have an identity document, even one not shown at registration?")
+
+
+def recorded_document(document_type: str | None) -> str:
+    """What registration recorded of the identity document, in the registration form's
+    words."""
+    if document_type in DOCUMENT_TYPES:
+        return str(DOCUMENT_TYPES[document_type])
+    return gettext("None / not shown")
 
 
 def question_label(key: str) -> str:

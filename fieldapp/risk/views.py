@@ -130,6 +130,7 @@ def _render(case: Case, form: Any, questions: list, pages: list, index: int,
         back = url_for("cases.detail", case_id=case.id)
     else:
         back = url_for("risk.section", case_id=case.id, code=pages[index - 1].code)
+    _say_what_registration_recorded(case, form, questions)
     errors = [(None, message) for message in form.form_errors] + error_entries(form)
     if errors:
         g.error_summary = True  # base.html may title the page and focus the summary
@@ -138,6 +139,21 @@ def _render(case: Case, form: Any, questions: list, pages: list, index: int,
         title=labels.section_title(page.code), number=index + 1, total=len(pages),
         from_registration=[labels.question_label(k) for k in page.from_registration],
         errors=errors, back=back, rules=assessment.rule_set(), labels=labels), status
+
+
+def _say_what_registration_recorded(case: Case, form: Any, questions: list) -> None:
+    """The document question is asked when registration recorded none (or when an answer
+    contradicts the document it recorded): show beside it what registration recorded,
+    and when that was "none / not shown", put the question so that the worker sees why
+    it is asked again."""
+    if "document_status" not in dict(questions):
+        return
+    field = form["document_status"]
+    recorded = case.document_type if case.document_number else None
+    if recorded is None:
+        field.label.text = str(labels.DOCUMENT_NOT_RECORDED)
+    field.description = _("At registration: %(answer)s.",
+                          answer=labels.recorded_document(recorded))
 
 
 # -- flags -------------------------------------------------------------------------------

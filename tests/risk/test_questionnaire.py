@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 import sqlalchemy as sa
 from flask_babel import force_locale
+from markupsafe import escape
 
 from fieldapp.accounts.roles import Role
 from fieldapp.audit.models import AuditEvent
@@ -302,3 +304,41 @@ def no_inline_script(html: str) -> bool:
     tags = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S)
     return all(("src=" in attrs and not body.strip()) or 'type="application/json"' in attrs
                for attrs, body in tags)
+
+
+def _words(app, lang, text, **values):
+    from flask_babel import gettext
+    with app.test_request_context(), force_locale(lang):
+        return str(escape(gettext(text, **values)))
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_the_document_question_says_what_registration_recorded_and_why_it_asks(
+        app, client, auth, register, lang):
+    """Registration's "None / not shown" does not tell a person without papers from one
+    who did not show them: the question is asked, beside what registration recorded."""
+    worker = auth(Role.FIELD_WORKER)
+    case = register(worker, date_of_birth=CHILD, document=None)
+    page = client.get(f"/cases/{case.id}/assessment/documents",
+                      headers={"Accept-Language": lang}).get_data(as_text=True)
+    recorded = _words(app, lang, "At registration: %(answer)s.",
+                      answer=_words(app, lang, "None / not shown"))
+    question = _words(app, lang, "Does the person have an identity document, even one "
+                                 "not shown at registration?")
+    fieldset = re.search(r'<fieldset class="choices" id="document_status"'
+                         r' aria-describedby="document_status-help">\s*<legend>(.*?)</legend>'
+                         r'\s*<p class="help" id="document_status-help">(.*?)</p>', page, re.S)
+    assert fieldset, page
+    assert fieldset.group(1).strip() == question
+    assert fieldset.group(2).strip() == recorded
+    # An answer given through the API that contradicts the recorded passport: asked again,
+    # beside the passport that registration recorded.
+    with_passport = register(worker, date_of_birth=CHILD, given_name="Yeison")
+    assessment.save_assessment(worker, with_passport, {"document_status": "none"})
+    db.session.commit()
+    page = client.get(f"/cases/{with_passport.id}/assessment/documents",
+                      headers={"Accept-Language": lang}).get_data(as_text=True)
+    passport = _words(app, lang, "At registration: %(answer)s.",
+                      answer=_words(app, lang, "Passport"))
+    assert f'<p class="help" id="document_status-help">{passport}</p>' in page
+    assert question not in page
