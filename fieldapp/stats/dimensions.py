@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -265,9 +265,20 @@ def service_type_options() -> list[Option]:
 MAX_MONTHS = 120
 
 
+def last_complete_month(now: datetime | None = None) -> str:
+    """The last month that has ended, on the app's clock (`fieldapp.clock`): statistics
+    count complete months only. The current month is almost always small (a few days of
+    registrations), and differencing a period that ends with it against one that ends
+    the month before gives its few people away (issue 10); it is counted once it ends."""
+    today = (now or clock.now()).date()
+    previous = today.year * 12 + today.month - 2
+    return f"{previous // 12:04d}-{previous % 12 + 1:02d}"
+
+
 def month_options() -> list[Option]:
-    """The months that hold cases, from the first registration to this month, oldest
-    first. The first month is one index seek per organization (ix_cases_stats)."""
+    """The months that hold cases, from the first registration to the last complete
+    month, oldest first. The first month is one index seek per organization
+    (ix_cases_stats)."""
     from fieldapp.accounts.models import Organization
     from fieldapp.cases.models import Case
 
@@ -277,8 +288,8 @@ def month_options() -> list[Option]:
         .correlate(Organization).scalar_subquery())
     per_org = sa.select(first_of_each.label("first")).select_from(Organization).subquery()
     first = db.session.scalar(sa.select(sa.func.min(per_org.c.first)))
-    today = clock.now().date()
-    last = today.year * 12 + today.month - 1
+    year, number = (int(part) for part in last_complete_month().split("-"))
+    last = year * 12 + number - 1
     start = last
     if first and MONTH_RE.match(first):
         year, number = (int(part) for part in first.split("-"))

@@ -6,6 +6,7 @@ fields remain. Network-wide figures include only organizations that share statis
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,16 +75,6 @@ def scope_of(user: User) -> tuple[str, uuid.UUID | None]:
     return "organization", user.organization_id
 
 
-def k_for(query: Query) -> int:
-    k = max(3, int(current_app.config.get("STATS_K", 5)))
-    dims = {query.rows, query.cols}
-    if dims & {"flag", "unmet_need"} or \
-            query.filters.get("flag") in dimensions.SENSITIVE_FLAGS or \
-            query.filters.get("unmet_need") in dimensions.SENSITIVE_FLAGS:
-        return max(k, 10)
-    return k
-
-
 # -- the SQL ----------------------------------------------------------------------------
 
 def _counting_flags() -> Any:
@@ -114,9 +105,10 @@ def _stored_none(column: Any) -> Any:
 
 
 def _statement(query: Query, dims: list[str], filters: dict[str, str],
-               organization_id: uuid.UUID) -> sa.Select:
+               organization_id: uuid.UUID, last_month: str) -> sa.Select:
     """Count and record-key sum grouped by `dims`, for one organization (an equality
-    the indexes are ordered by)."""
+    the indexes are ordered by), over complete months only: registered up to
+    `last_month` (cases without a month, '' or '-', sort before every month and stay)."""
     used = set(dims) | set(filters) | {d for d in (query.rows, query.cols) if d}
     by_referral = bool(used & dimensions.REFERRAL_DIMS)
     flag_dim = "flag" in used or "unmet_need" in used
@@ -134,6 +126,7 @@ def _statement(query: Query, dims: list[str], filters: dict[str, str],
         stmt = sa.select(*(columns[d].label(d) for d in dims), sa.func.sum(total.n).label("n"),
                          sa.func.sum(total.keys).label("keys")).select_from(total)
         org_column = total.organization_id
+        stored_month = total.registered_month
     else:
         columns = {
             "month": Case.registered_month, "country": Case.country_code,
@@ -158,8 +151,8 @@ def _statement(query: Query, dims: list[str], filters: dict[str, str],
         if group_dim:
             stmt = stmt.join(CaseGroup, CaseGroup.case_id == Case.id)
         org_column = Case.organization_id
-        month_column = Case.registered_month
-    stmt = stmt.where(org_column == organization_id)
+        month_column = stored_month = Case.registered_month
+    stmt = stmt.where(org_column == organization_id, stored_month <= last_month)
     for dim, value in filters.items():
         stmt = stmt.where(columns[dim] == value)
     if query.month_from:
@@ -178,14 +171,16 @@ def _statement(query: Query, dims: list[str], filters: dict[str, str],
 Counted = tuple[int, int]  # (people or records, sum of their record keys)
 
 
-def _grouped(user: User, query: Query, dims: list[str]) -> dict[tuple, Counted]:
+def _grouped(user: User, query: Query, dims: list[str], last_month: str | None = None) \
+        -> dict[tuple, Counted]:
     """values of `dims` -> (count, key sum), summed over the organizations in scope: one
     grouped query each (a handful), each reading its organization's slice of an index
-    in order."""
+    in order; complete months only (up to `last_month`, by default the last one)."""
+    last_month = last_month or dimensions.last_complete_month()
     out: dict[tuple, Counted] = {}
     for organization_id in organizations_in_scope(user):
         for row in db.session.execute(_statement(query, dims, query.filters,
-                                                 organization_id)):
+                                                 organization_id, last_month)):
             n, keys = int(row[-2]), int(row[-1] or 0)
             if n == 0:
                 continue
@@ -217,6 +212,8 @@ class Result:
     published: dict[Entry, int | None]
     ptable_version: int = 0
     max_deviation: int = 0
+    # Statistics count complete months only: the last one counted (YYYY-MM).
+    last_complete_month: str = ""
 
     def cell(self, i: int, j: int) -> int | None:
         return self.published[("c", i, j)]
@@ -242,6 +239,11 @@ class Result:
         return [*entries, ("t",)]
 
     @property
+    def months_note(self) -> Any:
+        """The sentence under a table that says which months it counts."""
+        return complete_months_sentence(self.last_complete_month)
+
+    @property
     def suppressed(self) -> int:
         """How many of the values shown are hidden."""
         return sum(1 for e in self.shown() if self.published[e] is None)
@@ -264,19 +266,28 @@ def cell_k(query: Query, base_k: int, row: Any = None, col: Any = None) -> int:
 
 
 def table(user: User, query: Query, *, channel: str = "web") -> Result:
-    """The published table, audited (who asked for which table, never the numbers)."""
+    """The published table, audited (who asked for which table, never the numbers).
+
+    Complete months only: nothing registered in the current month (on the app's clock)
+    is counted, in any cell, total or filter; a `to` after the last complete month is
+    brought back to it (not refused), and the answer says which month that is."""
     ptable = perturbation_table()
     base_k = max(3, int(current_app.config.get("STATS_K", 5)))
+    last_month = dimensions.last_complete_month()
+    if query.month_to and query.month_to > last_month:
+        query = dataclasses.replace(query, month_to=last_month)
     dims = [d for d in (query.rows, query.cols) if d]
-    cells = _grouped(user, query, dims)
+    cells = _grouped(user, query, dims, last_month)
     rows = sorted({key[0] for key in cells}, key=_sort_key)
     cols = sorted({key[1] for key in cells}, key=_sort_key) if query.cols else ["count"]
     by_referral = bool((set(dims) | set(query.filters)) & dimensions.REFERRAL_DIMS)
     if by_referral and query.cols:
         # People counted once per total, however many referrals or statuses they have.
-        row_totals = {key[0]: v for key, v in _grouped(user, query, [query.rows]).items()}
-        col_totals = {key[0]: v for key, v in _grouped(user, query, [query.cols]).items()}
-        grand = _grouped(user, query, []).get((), (0, 0))
+        row_totals = {key[0]: v for key, v in
+                      _grouped(user, query, [query.rows], last_month).items()}
+        col_totals = {key[0]: v for key, v in
+                      _grouped(user, query, [query.cols], last_month).items()}
+        grand = _grouped(user, query, [], last_month).get((), (0, 0))
     else:
         def add(into: dict[Any, Counted], key: Any, v: Counted) -> None:
             before = into.get(key, (0, 0))
@@ -290,7 +301,7 @@ def table(user: User, query: Query, *, channel: str = "web") -> Result:
             add(grand_parts, None, v)
         grand = grand_parts.get(None, (0, 0))
         if by_referral:
-            grand = _grouped(user, query, []).get((), (0, 0))
+            grand = _grouped(user, query, [], last_month).get((), (0, 0))
 
     def pub(counted: Counted, k: int) -> int | None:
         return publish(counted[0], counted[1], k, ptable)
@@ -306,8 +317,9 @@ def table(user: User, query: Query, *, channel: str = "web") -> Result:
         published[("k", j)] = pub(col_totals.get(c, (0, 0)),
                                   cell_k(query, base_k, None, c if query.cols else None))
     published[("t",)] = pub(grand, cell_k(query, base_k))
-    result = Result(query, k_for(query), rows, cols, published,
-                    ptable_version=ptable.version, max_deviation=ptable.max_deviation)
+    result = Result(query, base_k, rows, cols, published,
+                    ptable_version=ptable.version, max_deviation=ptable.max_deviation,
+                    last_complete_month=last_month)
     audit.record("stats.queried", actor=user, object_type="statistics",
                  details={"rows": query.rows, "cols": query.cols,
                           "filters": sorted(query.filters), "channel": channel,
@@ -338,6 +350,7 @@ def to_json(result: Result) -> dict[str, Any]:
         "total": cell(result.total),
         "suppressed": result.suppressed,
         "filters": q.filters, "from": q.month_from, "to": q.month_to,
+        "last_complete_month": result.last_complete_month,
         "protection": protection(result),
     }
 
@@ -350,6 +363,8 @@ def protection(result: Result) -> dict[str, Any]:
             "k_sensitive_flags": max(base_k, 10),
             "sensitive_flags": sorted(dimensions.SENSITIVE_FLAGS),
             "totals_add_up": False,
+            "complete_months_only": True,
+            "last_complete_month": result.last_complete_month,
             "note": str(protection_sentence(result))}
 
 
@@ -362,6 +377,14 @@ def protection_sentence(result: Result) -> Any:
               "up.", d=result.max_deviation, k=base_k, ks=max(base_k, 10))
 
 
+def complete_months_sentence(last_month: str) -> Any:
+    """One sentence: the figures count complete months only, up to `last_month`."""
+    month = dimensions.month_label(last_month) if dimensions.MONTH_RE.match(last_month or "") \
+        else last_month
+    return _l("Only complete months are counted: these figures end with %(month)s, and the "
+              "current month is added once it is over.", month=month)
+
+
 # -- referral performance --------------------------------------------------------------
 
 DEADLINE_SECONDS = sa.case({"urgent": 86400, "high": 259200}, value=Referral.urgency,
@@ -369,22 +392,34 @@ DEADLINE_SECONDS = sa.case({"urgent": 86400, "high": 259200}, value=Referral.urg
 
 
 def referral_performance(user: User, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    """By service type and month: referrals, median hours to acknowledgement, share
-    acknowledged on time, share overdue. Groups of fewer than k referrals are hidden."""
+    """By service type and month (complete months only): referrals, median hours to
+    acknowledgement, share acknowledged on time, share overdue. Groups of fewer than k
+    referrals are hidden.
+
+    The shares must not give the exact count back: each is a perturbed numerator (the
+    cell key method, with the record keys of the referrals it counts) over the perturbed
+    number of referrals, in tens of percent, and a share whose numerator is 1..k-1 is
+    hidden, as that count itself would be (`shares`)."""
     now = now or clock.now()
     k = max(3, int(current_app.config.get("STATS_K", 5)))
+    last_month = dimensions.last_complete_month()
     mode, org_id = scope_of(user)
     if mode == "network":
         scope = Referral.sending_org_id.in_(sa.select(Organization.id).where(
             Organization.shares_statistics.is_(True)))
     else:
         scope = Referral.sending_org_id == org_id
+    scope = sa.and_(scope, Referral.created_month <= last_month)
+    on_time = Referral.ack_seconds <= DEADLINE_SECONDS
+    overdue = sa.and_(Referral.status == "sent", Referral.due_at <= now)
+
+    def counted(condition: Any) -> tuple[Any, Any]:
+        return (sa.func.sum(sa.case((condition, 1), else_=0)),
+                sa.func.sum(sa.case((condition, Referral.record_key), else_=0)))
+
     totals = db.session.execute(
         sa.select(Referral.service_type, Referral.created_month, sa.func.count(),
-                  sa.func.sum(Referral.record_key),
-                  sa.func.sum(sa.case((Referral.ack_seconds <= DEADLINE_SECONDS, 1), else_=0)),
-                  sa.func.sum(sa.case((sa.and_(Referral.status == "sent",
-                                               Referral.due_at <= now), 1), else_=0)))
+                  sa.func.sum(Referral.record_key), *counted(on_time), *counted(overdue))
         .where(scope).group_by(Referral.service_type, Referral.created_month)).all()
     ranked = (
         sa.select(Referral.service_type.label("st"), Referral.created_month.label("m"),
@@ -400,21 +435,38 @@ def referral_performance(user: User, *, now: datetime | None = None) -> list[dic
         .where(ranked.c.rn.in_([(ranked.c.n + 1) / 2, (ranked.c.n + 2) / 2]))
         .group_by(ranked.c.st, ranked.c.m))}
     out = []
-    for service_type, month, n, keys, on_time, overdue in sorted(totals,
-                                                                 key=lambda r: (r[0], r[1])):
-        hidden = n < k
+    for service_type, month, n, keys, n_on_time, on_time_keys, n_overdue, overdue_keys in \
+            sorted(totals, key=lambda r: (r[0], r[1])):
+        referrals = publish(int(n), int(keys or 0), k)
+        hidden = referrals is None
         median = medians.get((service_type, month))
+        share_on_time, share_overdue = shares(
+            referrals, [(int(n_on_time or 0), int(on_time_keys or 0)),
+                        (int(n_overdue or 0), int(overdue_keys or 0))], k)
         out.append({
             "service_type": service_type, "month": month,
-            # Referrals, perturbed by the referrals' own record keys (cell key method);
-            # shares in whole percent, so that they do not give the exact count back.
-            "referrals": None if hidden else publish(n, int(keys or 0), k),
+            # Referrals, perturbed by the referrals' own record keys (cell key method).
+            "referrals": referrals,
             "median_hours_to_acknowledge": None if hidden or median is None
             else round(median / 3600, 1),
-            "share_on_time": None if hidden else round((on_time or 0) / n, 2),
-            "share_overdue": None if hidden else round((overdue or 0) / n, 2),
+            "share_on_time": share_on_time,
+            "share_overdue": share_overdue,
             "suppressed": hidden,
         })
     audit.record("stats.queried", actor=user, object_type="statistics",
-                 details={"table": "referral_performance"})
+                 details={"table": "referral_performance", "to": last_month})
+    return out
+
+
+def shares(referrals: int | None, numerators: list[Counted], k: int) -> list[float | None]:
+    """Each numerator (count, record-key sum) as a share of the published referrals:
+    perturbed numerator over perturbed denominator, to the nearest tenth, at most 1.
+    None where the denominator is hidden or the numerator is 1..k-1 (a published share
+    times the published referrals then never lands on a small count: it is 0, or it
+    stands for k or more, moved by the numerator's own noise and the rounding)."""
+    out: list[float | None] = []
+    for count, keys in numerators:
+        numerator = publish(count, keys, k) if referrals else None
+        out.append(None if numerator is None or not referrals
+                   else min(1.0, round(numerator / referrals, 1)))
     return out

@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from fieldapp.accounts.roles import Role
 from fieldapp.audit.models import AuditEvent
@@ -93,6 +94,10 @@ def test_small_counts_are_hidden_and_never_published(app, make, population, regi
 
 
 def test_sensitive_flags_use_k_10(app, make, population, register):
+    """k = 10 for the cells that count people with one of the most sensitive flags, 5 for
+    the other cells of the same table. The JSON's `k` is the base k (STATS_K) whatever
+    the table; `protection.k_sensitive_flags` is the other (was: `k` said 10 for any
+    flag table, although its other flags were published from 5)."""
     worker = population["worker"]
     for i in range(7):
         case = register(worker, given_name=f"Niño {i}", date_of_birth="2014-01-01",
@@ -100,12 +105,19 @@ def test_sensitive_flags_use_k_10(app, make, population, register):
         assessment.save_assessment(worker, case, {"accompaniment": "alone"})
     db.session.commit()
     supervisor = make.user(Role.SUPERVISOR)
-    body = stats.to_json(stats.table(supervisor, _q(rows="flag")))
-    assert body["k"] == 10
+    query = _q(rows="flag")
+    body = stats.to_json(stats.table(supervisor, query))
+    assert body["k"] == 5
+    assert body["protection"]["k"] == 5 and body["protection"]["k_sensitive_flags"] == 10
     i = body["rows"].index("UNACCOMPANIED_CHILD")
     assert body["row_totals"][i] == {"suppressed": True}  # 7 < 10
+    assert stats.cell_k(query, body["k"], "UNACCOMPANIED_CHILD") == 10
+    assert stats.cell_k(query, body["k"], "IRREGULAR_STATUS") == 5  # the table's others
     plain = stats.to_json(stats.table(supervisor, _q(rows="stage")))
     assert plain["k"] == 5
+    filtered = stats.to_json(stats.table(supervisor, _q(rows="stage",
+                                                        flag="UNACCOMPANIED_CHILD")))
+    assert filtered["k"] == 5 and filtered["total"] == {"suppressed": True}
 
 
 def test_same_people_give_the_same_number_in_every_table(app, make, population, register):
@@ -245,3 +257,74 @@ def test_page_filters_by_stage_and_place(app, client, make, population):
     assert "Tulcán" not in html and "Cúcuta" in html  # filtered to Colombia
     bad = client.get("/stats?rows=site&stage=somewhere")
     assert bad.status_code == 422
+
+
+def test_the_current_month_is_never_counted(app, client, make, register, real_month):
+    """Complete months only (issue 10): differencing `from=a&to=<this month>` against
+    `to=<last month>` over many filters recovered the current month's one person. Now
+    nothing registered this month counts, in any table, total, filter, chart, export or
+    API answer; a `to` after the last complete month is brought back to it, not refused."""
+    from datetime import UTC, datetime, timedelta
+
+    from fieldapp.cases import inputs
+    from fieldapp.stats import dimensions
+    from tests.cases.conftest import case_data
+
+    worker = make.user(Role.FIELD_WORKER, org=make.org("Months NGO"))
+    now = datetime.now(UTC)
+    this_month = now.strftime("%Y-%m")
+    last_month = dimensions.last_complete_month()
+    assert last_month < this_month and last_month == (
+        now.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    before = now.replace(day=1, hour=12) - timedelta(days=10)  # in the last month
+    for i in range(12):
+        data = inputs.parse_case(case_data(given_name=f"Antes {i}", document=None,
+                                           sex="female", date_of_birth="1990-01-01",
+                                           stage="border"), today=before.date())
+        case_services.register_case(worker, data, now=before)
+    # This month's one person: male, in transit; and one more flagged person.
+    register(worker, given_name="Ahora", document=None, sex="male", stage="transit",
+             date_of_birth="1990-01-01")
+    db.session.commit()
+    supervisor = make.user(Role.SUPERVISOR)
+
+    def table(**args):
+        return stats.to_json(stats.table(supervisor, _q(**args)))
+
+    by_month = table(rows="month")
+    assert this_month not in by_month["rows"] and last_month in by_month["rows"]
+    assert by_month["last_complete_month"] == last_month
+    assert by_month["protection"]["complete_months_only"] is True
+    everything = [table(rows=d) for d in ("sex", "stage", "month", "flag", "group", "site")]
+    # The male in transit is nowhere: no row, no cell, and every total is the twelve.
+    assert all("male" not in t["rows"] and "transit" not in t["rows"] for t in everything)
+    capped = table(rows="sex", **{"from": last_month, "to": this_month})
+    assert capped["to"] == last_month and capped["total"] == table(rows="sex")["total"]
+    assert table(rows="sex", **{"from": last_month, "to": "2099-12"})["to"] == last_month
+    assert table(rows="sex", month=this_month)["total"] == {"count": 0}
+    assert table(rows="sex", **{"from": this_month})["total"] == {"count": 0}
+    assert table(rows="sex", stage="transit")["total"] == {"count": 0}
+    # The audit's attack: the two periods publish the same number, for every filter.
+    for filters in ({}, {"sex": "male"}, {"stage": "transit"}, {"sex": "female"}):
+        rows = "age_band"
+        assert table(rows=rows, **{"from": last_month, "to": this_month}, **filters) == \
+            {**table(rows=rows, **{"from": last_month, "to": last_month}, **filters),
+             "to": last_month}
+    # The month lists end with the last complete month.
+    with app.test_request_context():
+        assert dimensions.month_options()[-1][0] == last_month
+    # The page says so under the table, and the API answers a `to` beyond with 200.
+    login(client, supervisor.email)
+    page = client.get(f"/stats?rows=month&to={this_month}",
+                      headers={"Accept-Language": "en"}).get_data(as_text=True)
+    with app.test_request_context(), force_locale("en"):
+        sentence = str(stats.complete_months_sentence(last_month))
+    assert sentence in page.replace("\n", " ") and f'value="{this_month}"' not in \
+        page.split('id="f-from"')[1].split("</select>")[0]
+    auth = {"Authorization": f"Bearer {api_token(client, supervisor.email)}"}
+    answer = client.get(f"/api/v1/stats?rows=stage&to={this_month}", headers=auth)
+    assert answer.status_code == 200 and answer.get_json()["to"] == last_month
+    assert "transit" not in answer.get_json()["rows"]
+    csv_text = client.get(f"/api/v1/stats.csv?rows=stage&to={this_month}",
+                          headers=auth).get_data(as_text=True)
+    assert "transit" not in csv_text
