@@ -564,3 +564,139 @@ def test_the_script_is_served(client):
         assert "data-error-summary" in response.get_data(as_text=True)
     finally:
         response.close()
+
+
+# -- forms on the case page and the referral page ------------------------------------------
+# They post to their own URLs; a failed one shows the page again (no redirect to the
+# top with a flash): the summary first, the fold-out holding the form open, what was
+# typed kept.
+
+def _open_details_around(page: Page, element_id: str) -> Element:
+    [target] = page.by_id[element_id]
+    [details] = [up for up in target.ancestors() if up.tag == "details"][:1]
+    assert "open" in details.attrs, f"#{element_id}'s fold-out is closed"
+    return details
+
+
+def _flag(case, code):
+    db.session.expire_all()
+    return next((f for f in db.session.get(Case, case.id).flags if f.code == code), None)
+
+
+def test_add_flag_by_hand_empty_and_wrong(client, network, child_case):  # noqa: F811
+    login(client, network["people"]["worker"].email)
+    url, page_url = f"/cases/{child_case.id}/flags", f"/cases/{child_case.id}"
+    response = _submit(client, url, {"code": "", "severity": "high", "reason": ""},
+                       page_url=page_url)
+    page = assert_one_round(response, "code", "reason")
+    _open_details_around(page, "code")
+    assert page.value("severity") == ["high"]
+    response = _submit(client, url, {"code": "NOT_A_FLAG", "severity": "",
+                                     "reason": "Seen alone at the crossing"},
+                       page_url=page_url)
+    page = assert_one_round(response, "code")
+    assert page.summary_links() == ["code"]
+    assert page.by_id["reason"][0].all_text() == "Seen alone at the crossing"
+    _open_details_around(page, "reason")
+    assert _flag(child_case, "NOT_A_FLAG") is None
+
+
+def test_dismiss_flag_without_a_reason(client, network, child_case):  # noqa: F811
+    login(client, network["people"]["worker"].email)
+    page_url = f"/cases/{child_case.id}"
+    url = f"{page_url}/flags/UNACCOMPANIED_CHILD/dismiss"
+    page = assert_one_round(_submit(client, url, {"reason": ""}, page_url=page_url),
+                            "dismiss-UNACCOMPANIED_CHILD")
+    assert page.summary_links() == ["dismiss-UNACCOMPANIED_CHILD"]
+    _open_details_around(page, "dismiss-UNACCOMPANIED_CHILD")
+    # Only that flag's fold-out is open.
+    others = [d for d in page.find("details") if "open" in d.attrs]
+    assert len(others) == 1
+    # Blank is no reason either (the service says so); too long keeps what was typed.
+    assert_one_round(_submit(client, url, {"reason": "   "}, page_url=page_url),
+                     "dismiss-UNACCOMPANIED_CHILD")
+    long = "Not alone: " + "x" * 2000
+    page = assert_one_round(_submit(client, url, {"reason": long}, page_url=page_url),
+                            "dismiss-UNACCOMPANIED_CHILD")
+    assert page.by_id["dismiss-UNACCOMPANIED_CHILD"][0].all_text() == long
+    assert _flag(child_case, "UNACCOMPANIED_CHILD").counts
+
+
+def test_close_case_without_a_reason_and_on_a_conflict(client, network, child_case):  # noqa: F811
+    login(client, network["people"]["manager"].email)
+    page_url = f"/cases/{child_case.id}"
+    url = f"{page_url}/close"
+    version = str(child_case.version)
+    page = assert_one_round(_submit(client, url, {"reason": "", "version": version},
+                                    page_url=page_url), "close-reason")
+    assert page.summary_links() == ["close-reason"]
+    # Someone saved the case meanwhile: 409, the summary says so, the reason is kept.
+    response = _submit(client, url, {"reason": "Moved to Bogotá", "version": "0"},
+                       page_url=page_url)
+    assert response.status_code == 409
+    page = Page(response.get_data(as_text=True))
+    assert page.title().startswith("Error: ") and page.summary() is not None
+    assert page.by_id["close-reason"][0].all_text() == "Moved to Bogotá"
+    db.session.expire_all()
+    assert db.session.get(Case, child_case.id).status == "open"
+
+
+def test_reassign_to_nobody_of_the_organization(client, network, child_case):  # noqa: F811
+    login(client, network["people"]["manager"].email)
+    page_url = f"/cases/{child_case.id}"
+    stranger = network["people"]["child_provider"]  # another organization
+    page = assert_one_round(_submit(client, f"{page_url}/reassign",
+                                    {"assignee_id": str(stranger.id)}, page_url=page_url),
+                            "assignee_id")
+    assert page.summary_links() == ["assignee_id"]
+    db.session.expire_all()
+    assert db.session.get(Case, child_case.id).assignee_id != stranger.id
+
+
+def _referral(people_and_services, case):
+    referral = referral_services.create_referral(
+        people_and_services["people"]["worker"], case,
+        people_and_services["services"]["child"],
+        flags=["UNACCOMPANIED_CHILD"], given_by="guardian", scope=["risk_summary"], note=None)
+    db.session.commit()
+    return referral
+
+
+def _status(referral):
+    db.session.expire_all()
+    return db.session.get(Referral, referral.id).status
+
+
+def test_decline_without_a_reason(client, network, child_case):  # noqa: F811
+    referral = _referral(network, child_case)
+    login(client, network["people"]["child_provider"].email)
+    page_url = f"/referrals/{referral.id}"
+    response = _submit(client, f"{page_url}/transition", {"action": "decline", "reason": ""},
+                       page_url=page_url)
+    page = assert_one_round(response, "reason-decline")
+    assert page.summary_links() == ["reason-decline"]
+    assert _status(referral) == "sent"
+
+
+def test_complete_without_an_outcome_and_cancel_with_a_long_reason(
+        client, network, child_case):  # noqa: F811
+    referral = _referral(network, child_case)
+    provider = network["people"]["child_provider"]
+    for action in ("acknowledge", "accept"):
+        referral_services.transition(provider, referral, action)
+    db.session.commit()
+    login(client, provider.email)
+    page_url = f"/referrals/{referral.id}"
+    page = assert_one_round(_submit(client, f"{page_url}/transition",
+                                    {"action": "complete", "outcome": "  "},
+                                    page_url=page_url), "outcome")
+    assert page.summary_links() == ["outcome"]
+    assert _status(referral) == "accepted"
+    client.post("/logout", data={"csrf_token": _csrf(client, "/")})
+    login(client, network["people"]["worker"].email)
+    long = "Found another place: " + "y" * 2000
+    page = assert_one_round(_submit(client, f"{page_url}/transition",
+                                    {"action": "cancel", "reason": long}, page_url=page_url),
+                            "reason-cancel")
+    assert page.by_id["reason-cancel"][0].all_text() == long
+    assert _status(referral) == "accepted"

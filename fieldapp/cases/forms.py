@@ -218,8 +218,10 @@ class SearchForm(FlaskForm):
 
 
 class CloseForm(FlaskForm):
+    # Its own id: the case page also has the add-flag form's "reason".
     reason = TextAreaField(_l("Reason for closing"), validators=[InputRequired(),
-                                                                 Length(max=2000)])
+                                                                 Length(max=2000)],
+                           id="close-reason")
     version = HiddenField()
     submit = SubmitField(_l("Close case"))
 

@@ -5,22 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from fieldapp import authz, clock, keyset
+from fieldapp import authz, keyset
 from fieldapp.accounts.models import User
+from fieldapp.cases import case_page, inputs, services, vocab
 from fieldapp.cases import choices as case_choices
-from fieldapp.cases import inputs, services, vocab
 from fieldapp.cases.forms import (
     CaseForm,
     CloseForm,
     FilterForm,
-    ReassignForm,
     SearchForm,
     SimpleActionForm,
     WithdrawConsentForm,
@@ -32,34 +29,15 @@ from fieldapp.cases.models import Case
 from fieldapp.db import utcnow
 from fieldapp.exceptions import Conflict, ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.forms_support import checkable, choices, render_status
+from fieldapp.forms_support import apply_field_errors, checkable, choices, render_status
 from fieldapp.paging import page_number
-from fieldapp.referrals import case_overview, followup
-from fieldapp.referrals import vocab as referral_vocab
-from fieldapp.referrals.labels import status_line
-from fieldapp.referrals.services import organization_name
-from fieldapp.transfers import services as transfers
-from fieldapp.transfers import slips as transfer_slips
-from fieldapp.transfers.forms import GROUP_NAMES
+from fieldapp.referrals import case_overview
 
 bp = Blueprint("cases", __name__, url_prefix="/cases", template_folder="templates")
 
 View = Response | tuple[str, int] | str
 PER_PAGE = 25
 FILTER_ARGS = ("status", "priority", "flag", "location_code", "stage")  # FilterForm's
-# The bands are numbers ("18-59"); a case that came by transfer without the identity
-# group has none.
-AGE_BANDS = {"unknown": _l("Age not known")}
-
-
-def _labels() -> dict[str, Any]:
-    return {"age_bands": AGE_BANDS, "sexes": vocab.SEXES, "stages": vocab.STAGES,
-            "priorities": vocab.PRIORITIES, "statuses": vocab.STATUSES,
-            "flag_labels": vocab.FLAG_LABELS,
-            "documents": vocab.DOCUMENT_TYPES, "relationships": vocab.RELATIONSHIPS,
-            "languages": vocab.LANGUAGES, "bases": vocab.CONSENT_BASES,
-            "givers": vocab.CONSENT_GIVERS, "country_name": case_choices.country_name,
-            "location_name": case_choices.location_name}
 
 
 def _filter_form() -> FilterForm:
@@ -76,7 +54,7 @@ def _list_page(cases: list[Case], total: int, page: int, filters: FilterForm,
     return render_template("cases/list.html", cases=cases, total=total, page=page,
                            per_page=PER_PAGE, filters=filters, search=search,
                            searched=searched, next_url=next_url, previous_url=previous_url,
-                           **_labels())
+                           **case_page.labels())
 
 
 def _page_url(position: keyset.Position | None) -> str | None:
@@ -145,7 +123,7 @@ def _render_form(form: CaseForm, case: Case | None, status: int = 200,
                  duplicates: list[services.DuplicateCandidate] | None = None,
                  current: dict[str, Any] | None = None) -> tuple[str, int]:
     return render_template("cases/form.html", form=form, case=case, duplicates=duplicates,
-                           current=current, **_labels()), status
+                           current=current, **case_page.labels()), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -199,64 +177,8 @@ def _load(case_id: uuid.UUID, need: str = "cases.view") -> Case:
 
 @bp.get("/<uuid:case_id>")
 @authz.rule("cases.view")
-def detail(case_id: uuid.UUID) -> str:
-    case = _load(case_id)
-    services.record_view(current_user, case, channel="web")
-    db.session.commit()
-    values = services.case_to_dict(case)
-    close_form = CloseForm(version=case.version)
-    reassign_form = None
-    if authz.can(current_user, "cases.reassign", case):
-        reassign_form = ReassignForm(assignee_id=str(case.assignee_id or ""))
-        reassign_form.assignee_id.choices = choices(
-            [("", _("Nobody (owner only)"))]
-            + [(str(u.id), u.name) for u in services.assignable_users(case)])
-    ids = [i for i in (case.owner_id, case.assignee_id, case.consent_recorded_by_id) if i]
-    people = {u.id: u.name for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
-    from fieldapp.cases import assessment as risk
-    from fieldapp.risk import labels as risk_labels
-    from fieldapp.risk.forms import DismissFlagForm, flag_form
-
-    return render_template(
-        "cases/detail.html", case=case, v=values, people=people,
-        open_questions=risk.evaluate(case).open_questions if case.status == "open" else (),
-        group_labels=risk_labels.GROUP_LABELS, question_label=risk_labels.question_label,
-        dismiss_form=DismissFlagForm(), flag_form=flag_form(),
-        can_edit=authz.can(current_user, "cases.edit", case),
-        languages_list=values["languages"],
-        close_form=close_form, action_form=SimpleActionForm(), reassign_form=reassign_form,
-        can_close=authz.can(current_user, "cases.close", case),
-        can_reopen=authz.can(current_user, "cases.reopen", case), **_overview(case, values),
-        **_continuity(case), **_labels())
-
-
-def _continuity(case: Case) -> dict[str, Any]:
-    """The case's continuity codes and transfer history (SPEC §11.7), and whether this
-    user may give or revoke codes."""
-    return {"codes": transfers.codes_of(case),
-            "case_transfers": transfers.transfers_of_case(case),
-            "can_issue_code": transfers.may_issue(current_user, case),
-            "today": clock.now().date(), "code_statuses": transfers.CODE_STATUSES,
-            "transfer_statuses": transfers.STATUSES, "transfer_groups": GROUP_NAMES,
-            "country_names": dict(transfer_slips.country_choices()),
-            "may_see_transfer": lambda t: transfers.may_see(current_user, t)}
-
-
-def _overview(case: Case, values: dict[str, Any]) -> dict[str, Any]:
-    """The top of the case page: flags by severity, the next step, the referrals."""
-    now = clock.now()
-    flags = case_overview.flags_by_severity(f for f in values["flags"] if f["active"])
-    referrals = case_overview.referrals_of(case)
-    latest = followup.latest_by_referral(referrals)
-    return {"top_flags": [f for f in flags if f["severity"] in ("urgent", "high")],
-            "other_flags": [f for f in flags if f["severity"] not in ("urgent", "high")],
-            "referrals": referrals, "latest_updates": latest,
-            "update_authors": followup.author_names(
-                [u for items, _earlier in latest.values() for u in items]),
-            "update_kinds": followup.KINDS,
-            "next_step": case_overview.next_step(case, referrals, now=now),
-            "status_line": status_line, "org_name": organization_name, "now": now,
-            "service_types": referral_vocab.SERVICE_TYPES}
+def detail(case_id: uuid.UUID) -> View:
+    return case_page.render(_load(case_id))
 
 
 @bp.route("/<uuid:case_id>/edit", methods=["GET", "POST"])
@@ -300,20 +222,21 @@ def edit(case_id: uuid.UUID) -> View:
 @bp.post("/<uuid:case_id>/close")
 @authz.rule("cases.close")
 def close(case_id: uuid.UUID) -> View:
+    """Close with a reason; the case page again with the problem when it fails."""
     case = _load(case_id, "cases.close")
     form = CloseForm()
-    if form.validate_on_submit():
-        try:
-            services.close_case(current_user, case, reason=form.reason.data or "",
-                                expected_version=int(form.version.data or 0))
-        except (ValidationFailed, Conflict) as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
-            return redirect(url_for("cases.detail", case_id=case_id))
-        db.session.commit()
-        flash(_("Case closed."), "success")
-    else:
-        flash(_("Give a reason for closing."), "error")
+    if not form.validate_on_submit():
+        return case_page.render(case, close=form, status=422)
+    try:
+        services.close_case(current_user, case, reason=form.reason.data or "",
+                            expected_version=int(form.version.data or 0))
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        apply_field_errors(form, exc)
+        form.version.data = str(case.version)  # what is there now: a second try may pass
+        return case_page.render(case, close=form, status=exc.status)
+    db.session.commit()
+    flash(_("Case closed."), "success")
     return redirect(url_for("cases.detail", case_id=case_id))
 
 
@@ -330,19 +253,16 @@ def reopen(case_id: uuid.UUID) -> Response:
 
 @bp.post("/<uuid:case_id>/reassign")
 @authz.rule("cases.reassign")
-def reassign(case_id: uuid.UUID) -> Response:
+def reassign(case_id: uuid.UUID) -> View:
     case = _load(case_id, "cases.reassign")
-    form = ReassignForm()
-    form.assignee_id.choices = choices(
-        [("", "")] + [(str(u.id), u.name) for u in services.assignable_users(case)])
-    if form.validate_on_submit():
-        assignee = db.session.get(User, uuid.UUID(form.assignee_id.data)) \
-            if form.assignee_id.data else None
-        services.reassign_case(current_user, case, assignee=assignee)
-        db.session.commit()
-        flash(_("Case reassigned."), "success")
-    else:
-        flash(_("Choose a field worker or case manager of this organization."), "error")
+    form = case_page.reassign_form(case, submitted=True)
+    if not form.validate_on_submit():
+        return case_page.render(case, reassign=form, status=422)
+    assignee = db.session.get(User, uuid.UUID(form.assignee_id.data)) \
+        if form.assignee_id.data else None
+    services.reassign_case(current_user, case, assignee=assignee)
+    db.session.commit()
+    flash(_("Case reassigned."), "success")
     return redirect(url_for("cases.detail", case_id=case_id))
 
 
@@ -372,5 +292,5 @@ def withdraw_consent(case_id: uuid.UUID) -> View:
                       if r.status in ("sent", "acknowledged", "accepted")]
     return render_template("cases/withdraw_consent.html", case=case, form=form,
                            names=case.names_or_none(), open_referrals=open_referrals,
-                           **_labels()), render_status(form)
+                           **case_page.labels()), render_status(form)
 

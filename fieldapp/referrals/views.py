@@ -425,8 +425,10 @@ def detail(referral_id: uuid.UUID) -> View:
     return _detail_page(referral, UpdateForm())
 
 
-def _detail_page(referral: Referral, update_form: UpdateForm, status: int = 200) -> View:
-    """The referral as this side may see it, its follow-up log and what can be done."""
+def _detail_page(referral: Referral, update_form: UpdateForm, status: int = 200,
+                 transition_form: TransitionForm | None = None) -> View:
+    """The referral as this side may see it, its follow-up log and what can be done;
+    `transition_form`: an action that failed, shown with its problem and what was typed."""
     services.record_view(current_user, referral)
     followup.mark_seen(current_user, referral)
     body = services.referral_to_dict(referral, current_user)
@@ -436,7 +438,9 @@ def _detail_page(referral: Referral, update_form: UpdateForm, status: int = 200)
     return render_template("referrals/detail.html", r=body, referral=referral,
                            org_name=services.organization_name,
                            allowed=services.allowed_actions(current_user, referral),
-                           form=TransitionForm(), updates=updates, authors=authors,
+                           form=transition_form or TransitionForm(formdata=None),
+                           failed_action=transition_form.action.data if transition_form
+                           else None, updates=updates, authors=authors,
                            update_form=update_form, kinds=followup.KINDS,
                            can_update=referral.status != "cancelled", **_labels()), status
 
@@ -496,20 +500,21 @@ def slip(referral_id: uuid.UUID) -> View:
 
 @bp.post("/referrals/<uuid:referral_id>/transition")
 @authz.rule(authz.AUTHENTICATED)
-def transition(referral_id: uuid.UUID) -> Response:
+def transition(referral_id: uuid.UUID) -> View:
+    """Acknowledge, accept, decline, complete or cancel; the referral page again, with
+    the problem at the top and what was typed kept, when it fails."""
     referral = authz.get_or_404(Referral, referral_id, "referrals.view")
     form = TransitionForm()
-    if form.validate_on_submit():
-        try:
-            services.transition(current_user, referral, form.action.data,
-                                reason=form.reason.data, outcome=form.outcome.data)
-        except (ValidationFailed, NotAllowed, services.IllegalTransition) as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
-            return redirect(url_for("referrals.detail", referral_id=referral_id))
-        db.session.commit()
-        flash(_("Referral is now: %(status)s.", status=vocab.STATUSES[referral.status]),
-              "success")
-    else:
-        flash(_("Your form expired or was sent from elsewhere. Please try again."), "error")
+    if not form.validate_on_submit():
+        return _detail_page(referral, UpdateForm(formdata=None), 422, form)
+    try:
+        services.transition(current_user, referral, form.action.data,
+                            reason=form.reason.data, outcome=form.outcome.data)
+    except (ValidationFailed, NotAllowed, services.IllegalTransition) as exc:
+        db.session.rollback()
+        apply_field_errors(form, exc)
+        return _detail_page(referral, UpdateForm(formdata=None), exc.status, form)
+    db.session.commit()
+    flash(_("Referral is now: %(status)s.", status=vocab.STATUSES[referral.status]),
+          "success")
     return redirect(url_for("referrals.detail", referral_id=referral_id))

@@ -152,10 +152,11 @@ class DismissFlagForm(FlaskForm):
     submit = SubmitField(_l("Dismiss"))
 
 
-def flag_form(rule_set: RuleSet | None = None) -> ManualFlagForm:
-    """The manual-flag form with the rule set's flags and the severities as choices."""
+def flag_form(rule_set: RuleSet | None = None, **kwargs: Any) -> ManualFlagForm:
+    """The manual-flag form with the rule set's flags and the severities as choices
+    (`formdata=None`: an empty one, while another form of the page is being posted)."""
     rule_set = rule_set or current_app.extensions["fieldapp.rules"]
-    form = ManualFlagForm()
+    form = ManualFlagForm(**kwargs)
     form.code.choices = choices((c, labels.flag_label(c)) for c in rule_set.flag_codes())
     form.severity.choices = choices([("", _("As in the rule table"))]
                                     + list(labels.SEVERITY_LABELS.items()))

@@ -18,11 +18,12 @@ from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from fieldapp import authz
-from fieldapp.cases import assessment
+from fieldapp.cases import assessment, case_page
 from fieldapp.cases import services as case_services
 from fieldapp.cases.models import Case
 from fieldapp.exceptions import Conflict, ValidationFailed
 from fieldapp.extensions import db
+from fieldapp.forms_support import apply_field_errors
 from fieldapp.risk import labels, services
 from fieldapp.risk.engine import SEVERITY_RANK
 from fieldapp.risk.forms import (
@@ -160,39 +161,40 @@ def _say_what_registration_recorded(case: Case, form: Any, questions: list) -> N
 
 @bp.post("/<uuid:case_id>/flags")
 @authz.rule("cases.edit")
-def add_flag(case_id: uuid.UUID) -> Response:
+def add_flag(case_id: uuid.UUID) -> View:
+    """A flag by hand; the case page again, the form open with its problems, when not."""
     case = _load(case_id)
     form = flag_form()
-    if form.validate_on_submit():
-        try:
-            assessment.add_manual_flag(current_user, case, code=form.code.data,
-                                       reason=form.reason.data or "",
-                                       severity=form.severity.data or None)
-        except (ValidationFailed, Conflict) as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
-            return redirect(url_for("cases.detail", case_id=case_id))
-        db.session.commit()
-        flash(_("Flag added."), "success")
-    else:
-        flash(_("Choose a flag and give a reason."), "error")
+    # The form checks every field the service does (choices, a reason), in one round.
+    if not form.validate_on_submit():
+        return case_page.render(case, add_flag=form, status=422)
+    try:
+        assessment.add_manual_flag(current_user, case, code=form.code.data,
+                                   reason=form.reason.data or "",
+                                   severity=form.severity.data or None)
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        apply_field_errors(form, exc)
+        return case_page.render(case, add_flag=form, status=exc.status)
+    db.session.commit()
+    flash(_("Flag added."), "success")
     return redirect(url_for("cases.detail", case_id=case_id))
 
 
 @bp.post("/<uuid:case_id>/flags/<code>/dismiss")
 @authz.rule("cases.edit")
-def dismiss_flag(case_id: uuid.UUID, code: str) -> Response:
+def dismiss_flag(case_id: uuid.UUID, code: str) -> View:
+    """Dismiss with a reason; the case page again, that flag's form open, when not."""
     case = _load(case_id)
     form = DismissFlagForm()
-    if form.validate_on_submit():
-        try:
-            assessment.dismiss_flag(current_user, case, code=code, reason=form.reason.data or "")
-        except (ValidationFailed, assessment.FlagNotFound) as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
-            return redirect(url_for("cases.detail", case_id=case_id))
-        db.session.commit()
-        flash(_("Flag dismissed."), "success")
-    else:
-        flash(_("Give a reason for dismissing the flag."), "error")
+    if not form.validate_on_submit():
+        return case_page.render(case, dismiss=(code, form), status=422)
+    try:
+        assessment.dismiss_flag(current_user, case, code=code, reason=form.reason.data or "")
+    except (ValidationFailed, assessment.FlagNotFound) as exc:
+        db.session.rollback()
+        apply_field_errors(form, exc)
+        return case_page.render(case, dismiss=(code, form), status=exc.status)
+    db.session.commit()
+    flash(_("Flag dismissed."), "success")
     return redirect(url_for("cases.detail", case_id=case_id))
