@@ -11,8 +11,48 @@ from flask import jsonify
 from werkzeug.wrappers import Response
 
 from fieldapp import authz
+from fieldapp.accounts import passwords
 from fieldapp.api.blueprint import bp
+from fieldapp.cases import vocab as case_vocab
+from fieldapp.cases.inputs import MAX_HOUSEHOLD, MAX_NAME, MAX_TEXT
+from fieldapp.contact_details import MAX_EMAIL, MAX_PHONE
 from fieldapp.paging import MAX_PAGE
+
+# Bounds on every list and text a request may carry (query and body), enforced by
+# contract.py before any endpoint runs, so that nothing unbounded reaches the database
+# (an IN list of 70,000 codes, a LIKE pattern of 200,000 characters). Texts take the
+# limits the forms and services already apply; docs/api.md, "Limits".
+CODE = 64  # a code: place, language, flag, type, any vocabulary
+UUID_TEXT = 36
+DATE_TEXT = 32  # a date or a month as text (its format is the service's to check)
+ONE_TIME_CODE = 64  # an authenticator or recovery code (the login form's limit)
+DOCUMENT_NUMBER = 40
+ADDRESS = 300
+DUPLICATE_REASON = 1000
+SEARCH = 200  # the case search form's limit
+REASON = 2000  # reasons, outcomes, a referral's note (the forms' limit)
+SERVICE_NAME = 200
+SERVICE_CONTACT = 300
+MAX_PLACES = 200  # places a service covers
+MAX_LANGUAGES = 20
+MAX_CODES = 50  # flags, service types: a vocabulary's worth
+MAX_SERVICES = 20  # services in one referral step
+
+
+def _text(longest: int, **extra: Any) -> dict[str, Any]:
+    return {"type": "string", "maxLength": longest, **extra}
+
+
+def _code(**extra: Any) -> dict[str, Any]:
+    return _text(CODE, **extra)
+
+
+def _codes(most: int, **extra: Any) -> dict[str, Any]:
+    return {"type": "array", "maxItems": most, "items": _code(), **extra}
+
+
+def _uuid(**extra: Any) -> dict[str, Any]:
+    return _text(UUID_TEXT, format="uuid", **extra)
 
 
 def _error_responses(*codes: int) -> dict[str, Any]:
@@ -73,11 +113,11 @@ def _document() -> dict[str, Any]:
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["email", "password"],
                     "properties": {
-                        "email": {"type": "string"}, "password": {"type": "string"},
-                        "otp": {"type": "string", "description":
+                        "email": _text(MAX_EMAIL), "password": _text(passwords.MAX_LENGTH),
+                        "otp": {**_text(ONE_TIME_CODE), "description":
                                 "the authenticator app's 6-digit code (accounts with a "
                                 "second factor; each code works once)"},
-                        "recovery_code": {"type": "string", "description":
+                        "recovery_code": {**_text(ONE_TIME_CODE), "description":
                                           "one of the account's recovery codes (single use)"},
                     }}}}},
                 "responses": {"201": {"description": "Token issued", "content": {
@@ -94,10 +134,9 @@ def _document() -> dict[str, Any]:
             "/audit": {"get": {
                 "summary": "Audit events, newest first (admin: all; org_admin: own organization)",
                 "parameters": [
-                    {"name": "object_id", "in": "query", "schema": {"type": "string"}},
-                    {"name": "actor_id", "in": "query", "schema": {"type": "string",
-                                                                    "format": "uuid"}},
-                    {"name": "action", "in": "query", "schema": {"type": "string"}},
+                    {"name": "object_id", "in": "query", "schema": _code()},
+                    {"name": "actor_id", "in": "query", "schema": _uuid()},
+                    {"name": "action", "in": "query", "schema": _code()},
                     *PAGE_PARAMS],
                 "responses": {"200": {"description": "A page of events", "content": {
                     "application/json": {"schema": _paged("#/components/schemas/AuditEvent")}}},
@@ -184,8 +223,9 @@ def _case_paths() -> dict[str, Any]:
             "get": {"summary": "Cases visible to the caller; q matches a reference, or exactly "
                                "a full name or document number",
                     "parameters": [
-                        {"name": n, "in": "query", "schema": {"type": "string"}}
-                        for n in ("q", "flag", "priority", "status", "location_code", "stage")
+                        {"name": "q", "in": "query", "schema": _text(SEARCH)}] + [
+                        {"name": n, "in": "query", "schema": _code()}
+                        for n in ("flag", "priority", "status", "location_code", "stage")
                     ] + PAGE_PARAMS + [CURSOR_PARAM],
                     "responses": {"200": {"description": "A page of cases", "content": {
                         "application/json": {"schema": _case_page()}}},
@@ -204,11 +244,11 @@ def _case_paths() -> dict[str, Any]:
             "summary": "Possible duplicates among the caller's visible cases",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "properties": {
-                    "given_name": {"type": "string"}, "family_name": {"type": "string"},
-                    "date_of_birth": {"type": "string",
-                                      "description": "YYYY-MM-DD; empty: not given"},
+                    "given_name": _text(MAX_NAME), "family_name": _text(MAX_NAME),
+                    "date_of_birth": _text(DATE_TEXT,
+                                           description="YYYY-MM-DD; empty: not given"),
                     "document": {"type": "object", "properties": {
-                        "type": {"type": "string"}, "number": {"type": "string"}}}}}}}},
+                        "type": _code(), "number": _text(DOCUMENT_NUMBER)}}}}}}},
             "responses": {"200": {"description": "Candidates", "content": {"application/json": {
                 "schema": {"type": "object", "properties": {"candidates": {
                     "type": "array", "items": {"type": "object", "properties": {
@@ -221,7 +261,7 @@ def _case_paths() -> dict[str, Any]:
             "summary": "Close with a reason (case managers)", "parameters": [CASE_ID],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["reason"],
-                "properties": {"reason": {"type": "string"}}}}}},
+                "properties": {"reason": _text(REASON)}}}}},
             "responses": {"200": ok_case, **_error_responses(400, 401, 403, 404, 409, 422)}}},
         "/cases/{case_id}/reopen": {"post": {
             "summary": "Reopen a closed case (case managers)", "parameters": [CASE_ID],
@@ -231,7 +271,7 @@ def _case_paths() -> dict[str, Any]:
             "parameters": [CASE_ID],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "properties": {
-                    "assignee_id": {"type": "string", "format": "uuid", "nullable": True}}}}}},
+                    "assignee_id": _uuid(nullable=True)}}}}},
             "responses": {"200": ok_case, **_error_responses(400, 401, 403, 404, 422)}}},
         "/cases/{case_id}/assessment": {
             "put": {"summary": "Replace the risk questionnaire (keys left out are unanswered)",
@@ -253,7 +293,7 @@ def _case_paths() -> dict[str, Any]:
             "parameters": [CASE_ID],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["code", "reason"], "properties": {
-                    "code": {"type": "string"}, "reason": {"type": "string"},
+                    "code": _code(), "reason": _text(REASON),
                     "severity": {"type": "string",
                                  "enum": ["low", "medium", "high", "urgent"]}}}}}},
             "responses": {"201": {"description": "The flag", "content": _json("Flag")},
@@ -264,7 +304,7 @@ def _case_paths() -> dict[str, Any]:
                                      "schema": {"type": "string"}}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["reason"],
-                "properties": {"reason": {"type": "string"}}}}}},
+                "properties": {"reason": _text(REASON)}}}}},
             "responses": {"200": {"description": "The flag", "content": _json("Flag")},
                           **_error_responses(400, 401, 403, 404, 422)}}},
         "/cases/{case_id}/consent/withdraw": {"post": {
@@ -290,9 +330,9 @@ def _referral_paths() -> dict[str, Any]:
     return {
         "/services": {
             "get": {"summary": "The service directory (every signed-in user)",
-                    "parameters": [{"name": "type", "in": "query", "schema": {"type": "string"}},
+                    "parameters": [{"name": "type", "in": "query", "schema": _code()},
                                    {"name": "location_code", "in": "query",
-                                    "schema": {"type": "string"}}, *PAGE_PARAMS],
+                                    "schema": _code()}, *PAGE_PARAMS],
                     "responses": {"200": {"description": "Services", "content": {
                         "application/json": {"schema": _paged("#/components/schemas/Service")}}},
                         **_error_responses(401, 422)}},
@@ -310,9 +350,8 @@ def _referral_paths() -> dict[str, Any]:
                            "service_areas (the places covered), eligibility and ages. "
                            "Ids of nested objects are stable UUIDs derived from the "
                            "service's.",
-            "parameters": [{"name": "type", "in": "query", "schema": {"type": "string"}},
-                           {"name": "location_code", "in": "query",
-                            "schema": {"type": "string"}}],
+            "parameters": [{"name": "type", "in": "query", "schema": _code()},
+                           {"name": "location_code", "in": "query", "schema": _code()}],
             "responses": {"200": {"description": "HSDS page of services", "content": {
                 "application/json": {"schema": {
                     "type": "object",
@@ -343,7 +382,7 @@ def _referral_paths() -> dict[str, Any]:
                             "schema": {"type": "string"}}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["service_types"], "properties": {
-                    "service_types": {"type": "array", "items": {"type": "string"}}}}}}},
+                    "service_types": _codes(MAX_CODES)}}}}},
             "responses": {"200": {"description": "The routing table"},
                           **_error_responses(400, 401, 403, 422)}}},
         "/cases/{case_id}/referral-suggestions": {"get": {
@@ -371,8 +410,8 @@ def _referral_paths() -> dict[str, Any]:
                     "parameters": [
                         {"name": "box", "in": "query",
                          "schema": {"type": "string", "enum": ["inbox", "outbox"]}},
-                        {"name": "status", "in": "query", "schema": {"type": "string"}},
-                        {"name": "urgency", "in": "query", "schema": {"type": "string"}},
+                        {"name": "status", "in": "query", "schema": _code()},
+                        {"name": "urgency", "in": "query", "schema": _code()},
                         {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
                         {"name": "news", "in": "query", "schema": {"type": "boolean"},
                          "description": "outbox: only referrals the receiving side updated "
@@ -394,7 +433,7 @@ def _referral_paths() -> dict[str, Any]:
                 "type": "object", "required": ["action"], "properties": {
                     "action": {"type": "string", "enum": ["acknowledge", "accept", "decline",
                                                           "complete", "cancel"]},
-                    "reason": {"type": "string"}, "outcome": {"type": "string"}}}}}},
+                    "reason": _text(REASON), "outcome": _text(REASON)}}}}},
             "responses": {"200": {"description": "The referral", "content": _json("Referral")},
                           **_error_responses(400, 401, 403, 404, 409, 422)}}},
     }
@@ -407,10 +446,10 @@ def _stats_paths() -> dict[str, Any]:
         {"name": "rows", "in": "query", "required": True,
          "schema": {"type": "string", "enum": dims}},
         {"name": "cols", "in": "query", "schema": {"type": "string", "enum": dims}},
-        {"name": "from", "in": "query", "schema": {"type": "string", "example": "2026-01"}},
-        {"name": "to", "in": "query", "schema": {"type": "string", "example": "2026-12"}},
+        {"name": "from", "in": "query", "schema": _text(DATE_TEXT, example="2026-01")},
+        {"name": "to", "in": "query", "schema": _text(DATE_TEXT, example="2026-12")},
         *[{"name": d, "in": "query", "description": f"filter: one {d} value",
-           "schema": {"type": "string"}} for d in dims]]
+           "schema": _code()} for d in dims]]
     return {
         "/stats": {"get": {
             "summary": "A protected count table (supervisors: network; case managers: own)",
@@ -453,12 +492,13 @@ def _directory_fields() -> dict[str, Any]:
                      "items": {"type": "object",
                                "required": ["byday", "opens_at", "closes_at"],
                                "properties": {
-                                   "byday": {"type": "string", "example": "MO,TU,WE,TH,FR",
-                                             "description": "iCal day codes, comma-separated"},
-                                   "opens_at": {"type": "string", "example": "08:00",
-                                                "description": "HH:MM, 24 hours"},
-                                   "closes_at": {"type": "string", "example": "16:00",
-                                                 "description": "HH:MM, after opens_at"}}}},
+                                   "byday": _code(example="MO,TU,WE,TH,FR",
+                                                  description="iCal day codes, "
+                                                              "comma-separated"),
+                                   "opens_at": _code(example="08:00",
+                                                     description="HH:MM, 24 hours"),
+                                   "closes_at": _code(example="16:00",
+                                                      description="HH:MM, after opens_at")}}},
         "schedule_description": text(300, "the opening hours in words"),
         "location_name": text(200, "where the person goes (HSDS location.name)"),
         "address_1": text(200, "street and number"),
@@ -470,7 +510,8 @@ def _directory_fields() -> dict[str, Any]:
 
 def _account_paths() -> dict[str, Any]:
     """One's own account and its second factors (docs/api.md, "Two-factor sign-in")."""
-    password = {"password": {"type": "string", "description": "the account's password"}}
+    password = {"password": _text(passwords.MAX_LENGTH,
+                                  description="the account's password")}
     body = {"type": "object", "required": ["id", "email", "name", "organization_id",
                                            "roles", "two_factor"], "properties": {
         "id": {"type": "string", "format": "uuid"}, "email": {"type": "string"},
@@ -501,7 +542,7 @@ def _account_paths() -> dict[str, Any]:
                        "shown once",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["code"],
-                "properties": {"code": {"type": "string"}}}}}},
+                "properties": {"code": _text(ONE_TIME_CODE)}}}}},
             "responses": {"200": {"description": "Recovery codes", "content": {
                 "application/json": {"schema": {
                     "type": "object", "required": ["recovery_codes"], "properties": {
@@ -513,7 +554,7 @@ def _account_paths() -> dict[str, Any]:
                        "current code)",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["password", "otp"],
-                "properties": {**password, "otp": {"type": "string"}}}}}},
+                "properties": {**password, "otp": _text(ONE_TIME_CODE)}}}}},
             "responses": {"204": {"description": "Removed"},
                           **_error_responses(400, 401, 403, 409, 422)}}},
     }
@@ -558,8 +599,8 @@ def _referral_work_schemas() -> dict[str, Any]:
                  "enum": ["note", "appointment", "contact_attempt", "service_delivered"]},
         "text": {"type": "string", "nullable": True, "maxLength": 2000,
                  "description": "free text (encrypted at rest); what was delivered"},
-        "date": {"type": "string", "format": "date", "nullable": True,
-                 "description": "YYYY-MM-DD: the appointment, the attempt, the delivery"}}}
+        "date": _text(DATE_TEXT, format="date", nullable=True,
+                      description="YYYY-MM-DD: the appointment, the attempt, the delivery")}}
     update = {"type": "object",
               "required": ["id", "at", "kind", "text", "date", "author"], "properties": {
                   "id": {"type": "string", "format": "uuid"},
@@ -594,16 +635,17 @@ def _referral_work_schemas() -> dict[str, Any]:
 
 
 def _referral_schemas() -> dict[str, Any]:
+    from fieldapp.referrals.vocab import SCOPES
+
+    scopes = list(SCOPES)
     service_input = {"type": "object", "properties": {
-        "name": {"type": "string"}, "type": {"type": "string"},
-        "organization_id": {"type": "string", "format": "uuid"},
-        "location_codes": {"type": "array", "items": {"type": "string"}},
-        "languages": {"type": "array", "items": {"type": "string"}},
+        "name": _text(SERVICE_NAME), "type": _code(), "organization_id": _uuid(),
+        "location_codes": _codes(MAX_PLACES), "languages": _codes(MAX_LANGUAGES),
         "min_age": {"type": "integer", "nullable": True},
         "max_age": {"type": "integer", "nullable": True},
-        "sexes": {"type": "array", "items": {"type": "string"}},
+        "sexes": _codes(len(case_vocab.SEXES)),
         "capacity": {"type": "string", "enum": ["open", "limited", "full"]},
-        "contact": {"type": "string"}, "active": {"type": "boolean"},
+        "contact": _text(SERVICE_CONTACT), "active": {"type": "boolean"},
         **_directory_fields()}}
     service = {"allOf": [{"$ref": "#/components/schemas/ServiceInput"}, {
         "type": "object", "properties": {"id": {"type": "string", "format": "uuid"},
@@ -622,19 +664,18 @@ def _referral_schemas() -> dict[str, Any]:
     referral_input = {"type": "object", "required": ["case_id", "flags", "consent"],
                       "description": "Exactly one of service_id and service_ids.",
                       "properties": {
-        "case_id": {"type": "string", "format": "uuid"},
-        "service_id": {"type": "string", "format": "uuid"},
-        "service_ids": {"type": "array", "minItems": 1, "maxItems": 20,
-                        "items": {"type": "string", "format": "uuid"},
+        "case_id": _uuid(),
+        "service_id": _uuid(),
+        "service_ids": {"type": "array", "minItems": 1, "maxItems": MAX_SERVICES,
+                        "items": _uuid(),
                         "description": "several services in one step: one referral each, "
                                        "one consent"},
-        "flags": {"type": "array", "items": {"type": "string"}},
+        "flags": _codes(MAX_CODES),
         "consent": {"type": "object", "properties": {
             "given_by": {"type": "string", "enum": ["self", "guardian", "best_interest"]},
-            "scope": {"type": "array", "items": {"type": "string", "enum": [
-                "identity", "contact", "documents", "risk_summary", "assessment_details",
-                "notes"]}}}},
-        "note": {"type": "string"}}}
+            "scope": {"type": "array", "maxItems": len(scopes), "items": {
+                "type": "string", "enum": scopes}}}},
+        "note": _text(REASON)}}
     referral = {"type": "object", "required": ["id", "reference", "status", "urgency",
                                                "flags", "shared", "sender_contact"],
                 "properties": {
@@ -710,34 +751,33 @@ def _case_schemas() -> dict[str, Any]:
 
     sexes = {"type": "string", "enum": ["female", "male", "intersex", "unknown"]}
     member = {"type": "object", "required": ["given_name", "relationship"], "properties": {
-        "given_name": {"type": "string"}, "family_name": opt({"type": "string"}),
-        "date_of_birth": opt({"type": "string", "format": "date"}),
-        "sex": opt(sexes), "relationship": {"type": "string"}}}
+        "given_name": _text(MAX_NAME), "family_name": opt(_text(MAX_NAME)),
+        "date_of_birth": opt(_text(DATE_TEXT, format="date")),
+        "sex": opt(sexes), "relationship": _code()}}
     # Names are null only in answers: a case that came by transfer without the identity
     # group has none until someone records them (a null in a request is "not given").
     case_input = {"type": "object", "properties": {
-        "given_name": opt({"type": "string"}), "family_name": opt({"type": "string"}),
-        "date_of_birth": opt({"type": "string", "format": "date"}),
+        "given_name": opt(_text(MAX_NAME)), "family_name": opt(_text(MAX_NAME)),
+        "date_of_birth": opt(_text(DATE_TEXT, format="date")),
         "age_years": opt({"type": "integer", "minimum": 0, "maximum": 120}),
         "sex": sexes,
-        "nationality": {"type": "string",
-                        "description": "ISO 3166-1 alpha-3, STATELESS or UNKNOWN"},
+        "nationality": _code(description="ISO 3166-1 alpha-3, STATELESS or UNKNOWN"),
         "document": opt({"type": "object", "properties": {
-            "type": opt({"type": "string"}), "number": opt({"type": "string"})}}),
-        "phone": opt({"type": "string"}), "address": opt({"type": "string"}),
-        "location_code": {"type": "string"},
+            "type": opt(_code()), "number": opt(_text(DOCUMENT_NUMBER))}}),
+        "phone": opt(_text(MAX_PHONE)), "address": opt(_text(ADDRESS)),
+        "location_code": _code(),
         "stage": {"type": "string", "enum": ["transit", "border", "host_community",
                                              "local_integration", "resettlement",
                                              "repatriation"]},
-        "languages": opt({"type": "array", "items": {"type": "string"}}),
-        "notes": opt({"type": "string"}),
+        "languages": opt(_codes(MAX_LANGUAGES)),
+        "notes": opt(_text(MAX_TEXT)),
         "consent": opt({"type": "object", "properties": {
             "data_processing": opt({"type": "boolean"}),
             "basis": opt({"type": "string", "enum": ["consent", "vital_interest", "other"]}),
             "given_by": opt({"type": "string", "enum": ["self", "guardian", "best_interest"]}),
-            "language": opt({"type": "string"}), "note": opt({"type": "string"})}}),
-        "household": opt({"type": "array", "items": member}),
-        "duplicate_reason": opt({"type": "string"}),
+            "language": opt(_code()), "note": opt(_text(MAX_TEXT))}}),
+        "household": opt({"type": "array", "maxItems": MAX_HOUSEHOLD, "items": member}),
+        "duplicate_reason": opt(_text(DUPLICATE_REASON)),
         "assessment": opt({"type": "object", "properties": {
             "answers": opt({"type": "object"})}})}}
     summary = {"type": "object", "properties": {
@@ -1027,8 +1067,8 @@ def _transfer_schemas() -> dict[str, Any]:
                                     "description": "ISO 3166-1 alpha-2 codes of countries "
                                                    "in the locations table (the own one "
                                                    "too)"},
-                      "expires_on": {"type": "string", "format": "date",
-                                     "description": "valid through this day (UTC)"},
+                      "expires_on": _text(DATE_TEXT, format="date",
+                                          description="valid through this day (UTC)"),
                       "consent": {"type": "object", "required": ["given_by"], "properties": {
                           "given_by": {"type": "string",
                                        "enum": ["self", "guardian", "best_interest"]}}}}}

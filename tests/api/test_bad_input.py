@@ -6,6 +6,7 @@ declared field of every request body set to a value of the wrong type.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -59,23 +60,28 @@ def _assert_refused(response, statuses=(400, 422)) -> dict[str, Any]:
 
 
 def _path(template: str) -> str:
-    return "/api/v1" + template.replace("{code}", "TRAFFICKING_RISK").replace(
-        "{flag_code}", "TRAFFICKING_RISK").split("{")[0] + (
-        str(uuid.uuid4()) + template.split("}", 1)[1] if "{" in template else "")
+    """The template with its placeholders filled: a flag code, or a new id."""
+    return "/api/v1" + re.sub(r"\{(\w+)\}", lambda m: "TRAFFICKING_RISK" if m[1] in (
+        "code", "flag_code") else str(uuid.uuid4()), template)
 
 
-def _field_paths(schema: dict[str, Any], prefix: tuple = ()) -> list[tuple[tuple, str]]:
-    """(path, declared type) of every field of a request schema, arrays by element 0."""
+def _fields(schema: dict[str, Any], prefix: tuple = ()) -> list[tuple[tuple, dict]]:
+    """(path, declared schema) of every field of a request schema, arrays by element 0."""
     schema = resolve(schema)
-    out: list[tuple[tuple, str]] = []
+    out: list[tuple[tuple, dict]] = []
     if schema.get("type") == "object":
         for key, sub in schema.get("properties", {}).items():
             sub = resolve(sub)
-            out.append(((*prefix, key), sub.get("type", "object")))
-            out += _field_paths(sub, (*prefix, key))
+            out.append(((*prefix, key), sub))
+            out += _fields(sub, (*prefix, key))
     elif schema.get("type") == "array":
-        out += _field_paths(schema.get("items", {}), (*prefix, 0))
+        out += _fields(schema.get("items", {}), (*prefix, 0))
     return out
+
+
+def _field_paths(schema: dict[str, Any]) -> list[tuple[tuple, str]]:
+    """(path, declared type) of every field of a request schema, arrays by element 0."""
+    return [(path, sub.get("type", "object")) for path, sub in _fields(schema)]
 
 
 def _nest(path: tuple, value: Any) -> Any:
@@ -118,6 +124,162 @@ def test_every_declared_field_refuses_wrong_types(client, everyone, method, temp
 def test_every_body_operation_is_covered():
     """A new endpoint with a body appears here by itself (it must be in the document)."""
     assert len({(m, t) for m, t, _, _ in BODY_FIELDS}) >= 12
+
+
+# -- too long, too many: every bound the document declares, one past it ------------------
+
+def _body_schemas() -> list[tuple[str, str, dict]]:
+    return [(method.upper(), template,
+             op["requestBody"]["content"]["application/json"]["schema"])
+            for template, operations in document()["paths"].items()
+            for method, op in operations.items() if "requestBody" in op]
+
+
+def _query_params() -> list[tuple[str, str, str, dict]]:
+    return [(method.upper(), template, param["name"], resolve(param.get("schema", {})))
+            for template, operations in document()["paths"].items()
+            for method, op in operations.items()
+            for param in op.get("parameters", []) if param["in"] == "query"]
+
+
+def _unbounded(path: str, schema: dict[str, Any]) -> list[str]:
+    """Where a request schema lets a text or a list grow without a bound: strings without
+    maxLength (a fixed set of values is its own bound), arrays without maxItems."""
+    schema = resolve(schema)
+    type_ = schema.get("type")
+    if type_ == "string" and "maxLength" not in schema and "enum" not in schema:
+        return [path]
+    if type_ == "array":
+        return ([path] if "maxItems" not in schema else []) + \
+            _unbounded(f"{path}.0", schema.get("items", {}))
+    if type_ == "object":
+        return [name for key, sub in schema.get("properties", {}).items()
+                for name in _unbounded(f"{path}.{key}", sub)]
+    return []
+
+
+def test_every_text_and_list_of_a_request_is_bounded():
+    """A new field or parameter without a bound fails here: nothing a client sends
+    reaches the database unbounded (an IN list, a LIKE pattern)."""
+    unbounded = [f"{m} {t} {name}" for m, t, schema in _body_schemas()
+                 for name in _unbounded("body", schema)]
+    unbounded += [f"{m} {t} ?{name}" for m, t, name, schema in _query_params()
+                  if _unbounded(name, schema)]
+    assert unbounded == []
+
+
+def _sample(schema: dict[str, Any]) -> Any:
+    """A value of the declared type (the bound is checked before the items are)."""
+    schema = resolve(schema)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if schema.get("format") == "uuid":
+        return str(uuid.uuid4())
+    return {"string": "x", "integer": 1, "number": 1, "boolean": True, "array": [],
+            "object": {}}.get(schema.get("type", "object"), {})
+
+
+def _past_bounds() -> list[tuple[str, str, tuple, str, Any, Any]]:
+    """(method, template, field path, which bound, a value one past it, one at it)."""
+    rows = []
+    for method, template, schema in _body_schemas():
+        for path, sub in _fields(schema):
+            if sub.get("type") == "string" and "maxLength" in sub:
+                n = sub["maxLength"]
+                rows.append((method, template, path, "too long", "x" * (n + 1), "x" * n))
+            if sub.get("type") == "array" and "maxItems" in sub:
+                n, item = sub["maxItems"], _sample(sub.get("items", {}))
+                rows.append((method, template, path, "too many items", [item] * (n + 1),
+                             [item] * n))
+    return rows
+
+
+PAST_BOUNDS = _past_bounds()
+
+
+@pytest.mark.parametrize(("method", "template", "path", "bound", "over", "at"), PAST_BOUNDS,
+                         ids=[f"{m} {t} {'.'.join(map(str, p))} {b}"
+                              for m, t, p, b, _o, _a in PAST_BOUNDS])
+def test_every_declared_bound_of_a_body_is_enforced(client, everyone, method, template, path,
+                                                    bound, over, at):
+    _, headers = everyone
+    name = ".".join(map(str, path))
+    before = _counts()
+    response = client.open(_path(template), method=method, json=_nest(path, over),
+                           headers=headers)
+    body = _assert_refused(response, statuses=(422,))
+    refused = body["error"]["fields"][name]
+    assert refused
+    assert _counts() == before
+    # At the bound itself the value is not refused for its size.
+    response = client.open(_path(template), method=method, json=_nest(path, at),
+                           headers=headers)
+    assert response.status_code < 500
+    fields = (response.get_json() or {}).get("error", {}).get("fields", {})
+    assert not set(refused) & set(fields.get(name, []))
+
+
+def test_bounds_cover_the_lists_and_texts_of_the_review():
+    """The lists and texts a review sent by the tens of thousands are among the rows."""
+    rows = {(m, t, ".".join(map(str, p)), b) for m, t, p, b, _o, _a in PAST_BOUNDS}
+    assert {("POST", "/services", "location_codes", "too many items"),
+            ("PATCH", "/services/{service_id}", "location_codes", "too many items"),
+            ("POST", "/referrals", "service_ids", "too many items"),
+            ("POST", "/referrals", "flags", "too many items"),
+            ("PUT", "/routing-rules/{flag_code}", "service_types", "too many items"),
+            ("POST", "/cases", "languages", "too many items"),
+            ("POST", "/cases", "household", "too many items"),
+            ("POST", "/cases", "location_code", "too long"),
+            ("POST", "/cases", "given_name", "too long"),
+            ("POST", "/auth/tokens", "email", "too long"),
+            ("POST", "/cases/{case_id}/flags", "code", "too long")} <= rows
+
+
+QUERY_BOUNDS = [(m, t, name, schema["maxLength"]) for m, t, name, schema in _query_params()
+                if schema.get("type") == "string" and "maxLength" in schema]
+
+
+@pytest.mark.parametrize(("method", "template", "name", "longest"), QUERY_BOUNDS,
+                         ids=[f"{m} {t} ?{n}" for m, t, n, _l in QUERY_BOUNDS])
+def test_every_declared_bound_of_a_query_is_enforced(client, everyone, method, template, name,
+                                                     longest):
+    _, headers = everyone
+    response = client.open(f"{_path(template)}?{name}={'x' * (longest + 1)}", method=method,
+                           headers=headers)
+    body = _assert_refused(response, statuses=(422,))
+    assert name in body["error"]["fields"]
+    response = client.open(f"{_path(template)}?{name}={'x' * longest}", method=method,
+                           headers=headers)
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize(("path", "query"), [
+    ("/api/v1/cases", "location_code=" + "a" * 200_000), ("/api/v1/cases", "q=" + "a" * 200_000),
+    ("/api/v1/services", "location_code=" + "a" * 200_000),
+    ("/api/v1/audit", "object_id=" + "a" * 200_000), ("/api/v1/audit", "action=" + "a" * 5000)])
+def test_long_query_filters_are_422(client, everyone, path, query):
+    _, headers = everyone
+    body = _assert_refused(client.get(f"{path}?{query}", headers=headers), statuses=(422,))
+    assert query.split("=")[0] in body["error"]["fields"]
+
+
+def test_seventy_thousand_places_are_422(client, everyone):
+    user, headers = everyone
+    valid = {"name": "Clínica", "type": "legal_nationality",
+             "organization_id": str(user.organization_id),
+             "location_codes": ["CO-NSA-CUCUTA"], "languages": ["es"], "sexes": ["female"],
+             "capacity": "open", "contact": "Calle 1"}
+    many = [f"A{i}" for i in range(70_000)]
+    created = client.post("/api/v1/services", json=valid, headers=headers)
+    assert created.status_code == 201
+    before = _counts()
+    for response in (client.post("/api/v1/services", json={**valid, "location_codes": many},
+                                 headers=headers),
+                     client.patch(f"/api/v1/services/{created.get_json()['id']}",
+                                  json={"location_codes": many}, headers=headers)):
+        body = _assert_refused(response, statuses=(422,))
+        assert "location_codes" in body["error"]["fields"]
+    assert _counts() == before
 
 
 # -- the values of the review, on a body that is otherwise valid ---------------------------
@@ -254,22 +416,48 @@ def test_nul_in_the_login_email_before_login(client, make):
     assert "nul@example.org" not in html.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", ["/api/v1/cases/not-a-uuid", "/api/v1/referrals/123",
-                                  "/api/v1/cases/not-a-uuid/assessment", "/api/v1/nothing",
-                                  "/api/v1/services/%00"])
-def test_unknown_paths_are_404_json(client, everyone, path):
-    _, headers = everyone
-    response = client.get(path, headers=headers)
-    assert response.status_code in (400, 404) and response.mimetype == "application/json"
-    assert response.get_json()["error"]["code"] in ("not_found", "bad_request")
+MALFORMED_IDS = [("GET", "/api/v1/cases/not-a-uuid"), ("GET", "/api/v1/referrals/123"),
+                 ("GET", "/api/v1/cases/not-a-uuid/assessment"),
+                 ("PATCH", "/api/v1/cases/" + "a" * 5000),
+                 ("PATCH", "/api/v1/services/not-a-uuid"), ("GET", "/api/v1/services/%00"),
+                 ("PATCH", "/api/v1/services/%00"),
+                 ("POST", "/api/v1/referrals/x/transitions"),
+                 ("GET", "/api/v1/transfers/%7B" + str(uuid.uuid4()) + "%7D"),
+                 ("DELETE", f"/api/v1/cases/{uuid.uuid4()}/continuity-codes/..x"),
+                 ("GET", "/api/v1/nothing"), ("POST", "/api/v1/nothing/at/all")]
 
 
-def test_undeclared_method_is_405_json_with_allow(client, everyone):
+@pytest.mark.parametrize(("method", "path"), MALFORMED_IDS,
+                         ids=[f"{m} {p[:50]}" for m, p in MALFORMED_IDS])
+def test_unknown_paths_are_404_json(client, everyone, method, path):
+    """A malformed id is a path that does not exist: 404, as the contract says (not a
+    400 for the id's shape)."""
     _, headers = everyone
-    response = client.delete("/api/v1/cases", headers=headers)
+    response = client.open(path, method=method, json={}, headers=headers)
+    assert response.status_code == 404 and response.mimetype == "application/json"
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+UNDECLARED = [(verb, template, sorted(m.upper() for m in operations))
+              for template, operations in document()["paths"].items()
+              for verb in VERBS if verb.lower() not in operations]
+
+
+@pytest.mark.parametrize(("method", "template", "declared"), UNDECLARED,
+                         ids=[f"{m} {t}" for m, t, _d in UNDECLARED])
+def test_undeclared_method_is_405_json_with_allow(client, everyone, method, template,
+                                                  declared):
+    _, headers = everyone
+    response = client.open(_path(template), method=method, json={}, headers=headers)
     assert response.status_code == 405 and response.mimetype == "application/json"
-    assert {"GET", "POST"} <= {m.strip() for m in response.headers["Allow"].split(",")}
+    assert set(declared) <= {m.strip() for m in response.headers["Allow"].split(",")}
     assert response.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_every_path_is_tried_with_an_undeclared_method():
+    assert len({t for _m, t, _d in UNDECLARED}) == len(document()["paths"])
+    assert len(UNDECLARED) >= 3 * len(document()["paths"])
 
 
 def test_refused_requests_write_no_audit_of_values(client, everyone):
