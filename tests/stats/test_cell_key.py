@@ -30,6 +30,7 @@ from fieldapp.db import RECORD_KEY_MODULUS
 from fieldapp.extensions import db
 from fieldapp.stats import services as stats
 from fieldapp.stats.perturbation import (
+    PTABLE_PATH,
     PerturbationTableError,
     load,
     perturbation_table,
@@ -356,3 +357,52 @@ def _true_counts(rows: str) -> dict:
         stmt = sa.select(column, sa.func.count()).where(
             Case.organization_id.in_(sharing)).group_by(column)
     return dict(db.session.execute(stmt).all())
+
+
+# -- the perturbation table is versioned ------------------------------------------------------
+
+# Every version of ptable.yaml ever published, by the fingerprint of what changes figures
+# (its rows and its modulus). A change to either without a new `version` fails here; a new
+# version adds its line here and to the README's "Perturbation table versions".
+PTABLE_VERSIONS = {
+    1: "6207710b5238d23f5d6454af1a06676001bd60044e2648f2fc8074a4d0bf236a",
+}
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _fingerprint(table) -> str:
+    import hashlib
+    import json
+
+    content = {"modulus": table.modulus, "rows": [[list(pair) for pair in row]
+                                                  for row in table.rows]}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def test_the_perturbation_table_matches_its_version():
+    assert PTABLE_VERSIONS.get(PT.version) == _fingerprint(PT), (
+        "ptable.yaml changed: raise its `version`, add the new fingerprint to "
+        "PTABLE_VERSIONS and a line to the README's \"Perturbation table versions\"")
+    assert PT.version == max(PTABLE_VERSIONS)
+
+
+def test_a_changed_table_without_a_new_version_is_caught(tmp_path: Path):
+    changed = PTABLE_PATH.read_text(encoding="utf-8").replace(
+        "{-3: 1, -2: 2, -1: 3, 0: 3, 1: 3, 2: 2, 3: 1}",
+        "{-3: 1, -2: 3, -1: 3, 0: 3, 1: 3, 2: 3, 3: 1}")
+    path = tmp_path / "ptable.yaml"
+    path.write_text(changed, encoding="utf-8")
+    table = load(path)
+    assert table.version == PT.version and _fingerprint(table) != PTABLE_VERSIONS[PT.version]
+
+
+def test_the_readme_states_the_table_as_it_is():
+    """The README's "Statistics" gives the maximum deviation and lists every version,
+    the current one included; README and ptable.yaml send a change to the same place."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("\n## Statistics\n", 1)[1].split("\n## ", 1)[0]
+    assert f"at most ±{PT.max_deviation} " in section
+    history = section.split("Perturbation table versions", 1)[1]
+    for version in PTABLE_VERSIONS:
+        assert f"\n- **{version}**" in history, version
+    assert "Perturbation table versions" in PTABLE_PATH.read_text(encoding="utf-8")
