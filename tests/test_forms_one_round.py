@@ -699,4 +699,32 @@ def test_complete_without_an_outcome_and_cancel_with_a_long_reason(
                                     {"action": "cancel", "reason": long}, page_url=page_url),
                             "reason-cancel")
     assert page.by_id["reason-cancel"][0].all_text() == long
+    _open_details_around(page, "reason-cancel")
     assert _status(referral) == "accepted"
+
+
+def test_cancelling_a_referral_asks_first(client, network, child_case):  # noqa: F811
+    """Straight after sending, the referral page offers cancelling behind a fold-out,
+    closed: one stray tap does not cancel it."""
+    referral = _referral(network, child_case)
+    login(client, network["people"]["worker"].email)
+    page = Page(client.get(f"/referrals/{referral.id}").get_data(as_text=True))
+    [box] = page.by_id["reason-cancel"]
+    [details] = [up for up in box.ancestors() if up.tag == "details"][:1]
+    assert "open" not in details.attrs
+    assert any(c.tag == "summary" for c in details.children)
+
+
+def test_date_of_birth_or_age_says_one_of_the_two_is_required(app, client, auth):
+    from flask_babel import force_locale, gettext
+    auth(Role.FIELD_WORKER)
+    for lang in ("es", "en"):
+        page = Page(client.get("/cases/new", headers={"Accept-Language": lang})
+                    .get_data(as_text=True))
+        [dob] = page.find(name="date_of_birth")
+        [age] = page.find(name="age_years")
+        group = next(up for up in dob.ancestors() if up.tag == "fieldset")
+        assert group in age.ancestors()
+        legend = next(c for c in group.children if c.tag == "legend").all_text()
+        with app.test_request_context(), force_locale(lang):
+            assert gettext("(one of the two required)") in legend
