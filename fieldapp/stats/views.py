@@ -136,9 +136,11 @@ def protection_note(result: services.Result, body: dict[str, Any]) -> str:
     note = (body.get("protection") or {}).get("note") if isinstance(body, dict) else None
     if note:
         return str(note)
+    # result.k is the base k; cells of the most sensitive flags use at least 10.
     return _("To protect the people counted, every figure is changed at random by a few "
-             "units, always the same way for the same people, and counts below %(k)d are "
-             "hidden; totals are protected on their own, so they may not add up.", k=result.k)
+             "units, always the same way for the same people, and counts below %(k)d "
+             "(below %(ks)d for the most sensitive flags) are hidden; totals are protected "
+             "on their own, so they may not add up.", k=result.k, ks=max(result.k, 10))
 
 
 def _page(args: dict[str, str], errors: dict[str, list[str]], **context: Any) -> str:

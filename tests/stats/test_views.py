@@ -283,14 +283,17 @@ def test_protection_sentence_is_looked_up_in_the_catalogue(app, monkeypatch):
     """Without a sentence from the statistics service the page says its own, through
     gettext with the table's k in a named placeholder."""
     msgid = ("To protect the people counted, every figure is changed at random by a few "
-             "units, always the same way for the same people, and counts below %(k)d are "
-             "hidden; totals are protected on their own, so they may not add up.")
-    spanish = "Para proteger a las personas contadas, se ocultan las cifras menores de %(k)d."
+             "units, always the same way for the same people, and counts below %(k)d "
+             "(below %(ks)d for the most sensitive flags) are hidden; totals are protected "
+             "on their own, so they may not add up.")
+    spanish = ("Para proteger a las personas contadas, se ocultan las cifras menores de %(k)d "
+               "(de %(ks)d para las marcas más sensibles).")
     with app.test_request_context(headers={"Accept-Language": "es"}):
         monkeypatch.setitem(get_translations()._catalog, msgid, spanish)
         result = stats.Result.__new__(stats.Result)
         result.k = 7
-        assert views.protection_note(result, {}) == spanish % {"k": 7}
+        # The base k, and 10 for the most sensitive flags (was: the table's k alone).
+        assert views.protection_note(result, {}) == spanish % {"k": 7, "ks": 10}
         assert views.protection_note(result, {"protection": {"note": "Given."}}) == "Given."
 
 
