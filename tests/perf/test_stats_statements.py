@@ -3,9 +3,24 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import pytest
+
+from fieldapp import clock
+from fieldapp.stats import dimensions
 from fieldapp.stats import services as stats
 from tests.conftest import api_token, login
 from tests.perf.conftest import get_counted, listing
+from tests.stats.conftest import next_month_start
+
+
+@pytest.fixture(autouse=True)
+def month_is_over(monkeypatch):
+    """Statistics count complete months only: these people, registered now, count once
+    the statistics' clock reads next month (tests/stats/conftest.py)."""
+    moment = next_month_start(clock.now())
+    monkeypatch.setattr(dimensions, "clock", SimpleNamespace(now=lambda: moment))
 
 # Besides one grouped query per organization in scope (each reads its own slice of an
 # index, in order): the token (with its user, roles and second factor), the
