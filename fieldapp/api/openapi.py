@@ -26,6 +26,7 @@ CODE = 64  # a code: place, language, flag, type, any vocabulary
 UUID_TEXT = 36
 DATE_TEXT = 32  # a date or a month as text (its format is the service's to check)
 ONE_TIME_CODE = 64  # an authenticator or recovery code (the login form's limit)
+OWN_CODE = 32  # the same on the own security page (its forms' limit)
 DOCUMENT_NUMBER = 40
 ADDRESS = 300
 DUPLICATE_REASON = 1000
@@ -542,7 +543,7 @@ def _account_paths() -> dict[str, Any]:
                        "shown once",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["code"],
-                "properties": {"code": _text(ONE_TIME_CODE)}}}}},
+                "properties": {"code": _text(OWN_CODE)}}}}},
             "responses": {"200": {"description": "Recovery codes", "content": {
                 "application/json": {"schema": {
                     "type": "object", "required": ["recovery_codes"], "properties": {
@@ -554,7 +555,7 @@ def _account_paths() -> dict[str, Any]:
                        "current code)",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["password", "otp"],
-                "properties": {**password, "otp": _text(ONE_TIME_CODE)}}}}},
+                "properties": {**password, "otp": _text(OWN_CODE)}}}}},
             "responses": {"204": {"description": "Removed"},
                           **_error_responses(400, 401, 403, 409, 422)}}},
     }
