@@ -137,7 +137,7 @@ class Fixture:
 
 def prepare(settings: Settings, instance: Path, log: Callable[[str], None]) -> Fixture:
     """Migrate and seed through the bench's code, then the load's own rows and tokens."""
-    from fieldapp.bench.run import _setup, make_app, seed, seed_statistics
+    from fieldapp.bench.run import _setup, make_app, seed
     from fieldapp.extensions import db
 
     app = make_app(settings.database_url, instance)
@@ -146,7 +146,6 @@ def prepare(settings: Settings, instance: Path, log: Callable[[str], None]) -> F
         log(f"Seeding {settings.cases:,} cases on PostgreSQL (the bench's seeding path)...")
         added, seconds = seed(worker, settings.cases, log=log)
         log(f"  {added:,} cases in {seconds:.0f} s ({added / max(seconds, 1e-9):.0f}/s)")
-        seed_statistics(log=log)
         db.session.commit()
         with db.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")

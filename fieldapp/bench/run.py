@@ -1,8 +1,8 @@
 """Benchmark on a database of its own (never the one you work in).
 
 Seeds N invented cases through the real encryption path (sealed fields, wrapped
-data keys, blind indexes; inserted in batches), then measures through the API
-in this process: duplicate check by document number, a case-list page of 25
+data keys, blind indexes, groups and flags; in bulk: fieldapp.bench.seeding), then
+measures through the API in this process: duplicate check by document number, a case-list page of 25
 decrypted rows (near the top, and deep in the list by page number and by cursor),
 and creating one case end to end against a bare route that inserts the same fields
 in clear with one statement (the framework floor).
@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,9 @@ from fieldapp import authz, create_app, keyset
 from fieldapp.accounts import passwords
 from fieldapp.accounts.models import Organization, User
 from fieldapp.accounts.roles import OrganizationKind, Role
+from fieldapp.bench import seeding
 from fieldapp.cases import services as case_services
-from fieldapp.cases.models import Case, CaseBlindIndex, ReferenceCounter
+from fieldapp.cases.models import Case
 from fieldapp.db import utcnow
 from fieldapp.demo.people import SITES_FRONTERA, invented_case
 from fieldapp.extensions import csrf, db
@@ -52,6 +53,7 @@ class Figures:
     seeded_now: int = 0
     seed_seconds: float = 0.0
     seed_rate_per_s: float = 0.0
+    analyze_seconds: float = 0.0
     duplicate_check_ms: dict[str, float] = field(default_factory=dict)
     case_list_ms: dict[str, float] = field(default_factory=dict)
     case_list_deep_ms: dict[str, float] = field(default_factory=dict)
@@ -146,108 +148,25 @@ def _setup(app: Flask) -> tuple[User, User]:
     return users["worker@bench.example"], users["manager@bench.example"]
 
 
-def seed(owner: User, target: int, *, batch: int = 2000, seed_value: int = 7,
-         log: Callable[[str], None] = print) -> tuple[int, float]:
-    """Bring the bench organization up to `target` cases. Returns (added, seconds)."""
-    owner_id, org_id = owner.id, owner.organization_id  # the session is cleared per batch
+def seed(owner: User, target: int, *, batch: int | None = None, seed_value: int = 7,
+         workers: int | None = None, log: Callable[[str], None] = print) -> tuple[int, float]:
+    """Bring the bench organization up to `target` cases, each with its key, blind
+    indexes, groups and flags, the tally and the reference counters (fieldapp.bench.seeding).
+    Returns (added, seconds): from the first case made to the last commit."""
+    owner_id, org_id = owner.id, owner.organization_id
     have = db.session.scalar(sa.select(sa.func.count()).select_from(Case)) or 0
-    rng = random.Random(seed_value + have)
+    db.session.commit()
+    if have >= target:
+        return 0, 0.0
+    if workers is None:
+        workers = seeding.default_workers()
     start = time.perf_counter()
-    added = 0
-    base = utcnow()
-    counter = db.session.get(ReferenceCounter, "BENCH") or ReferenceCounter(prefix="BENCH",
-                                                                           last=0)
-    db.session.add(counter)
-    while have + added < target:
-        rows = []
-        for _ in range(min(batch, target - have - added)):
-            when = base - timedelta(minutes=rng.randint(0, 525_600))
-            data = invented_case(rng, today=when.date(), sites=SITES_FRONTERA)
-            data.household = []
-            counter.last += 1
-            case = Case(id=uuid.uuid4(), organization_id=org_id,
-                        owner_id=owner_id, registered_at=when, registered_on=when.date(),
-                        updated_at=when, reference=f"CO-NSA-{when:%y}-{counter.last:07d}",
-                        registered_month=when.strftime("%Y-%m"),
-                        status="open", priority="none", priority_rank=0,
-                        consent_basis="consent", consent_given_by="self",
-                        consent_language="es", consent_recorded_by_id=owner_id,
-                        consent_recorded_at=when)
-            case.new_data_key()
-            case_services._apply(case, data, when.date())  # the real sealing path
-            rows.append(case)
-            for kind, value in case_services.index_values(
-                    given_name=data.given_name, family_name=data.family_name,
-                    date_of_birth=case.date_of_birth, document_number=data.document_number):
-                rows.append(CaseBlindIndex(case_id=case.id, kind=kind, value=value))
-        db.session.add_all(rows)
-        case_services._tally(org_id, sum(1 for r in rows if isinstance(r, Case)))
-        db.session.commit()
-        db.session.expunge_all()
-        counter = db.session.get(ReferenceCounter, "BENCH")
-        added += sum(1 for r in rows if isinstance(r, Case))
-        if added % 50_000 < batch:
-            log(f"  seeded {have + added} cases ({added / (time.perf_counter() - start):.0f}/s)")
+    # The statistics totals' bulk load (migration 0018) goes here: see
+    # seeding.statistics_totals_bulk_load.
+    with seeding.statistics_totals_bulk_load():
+        added = seeding.seed_cases(owner_id, org_id, have=have, target=target, batch=batch,
+                                   seed_value=seed_value, workers=workers, log=log)
     return added, time.perf_counter() - start
-
-
-FLAG_WEIGHTS = {  # roughly the demo's frequencies, per case
-    "IRREGULAR_STATUS": 0.23, "DISABILITY_AT_RISK": 0.08, "INTERNATIONAL_PROTECTION_NEED": 0.12,
-    "GBV_SURVIVOR": 0.10, "STATELESSNESS_RISK": 0.10, "CHILD_WITHOUT_DOCUMENTS": 0.06,
-    "UNACCOMPANIED_CHILD": 0.05, "SEPARATED_CHILD": 0.05, "TRAFFICKING_RISK": 0.05,
-    "SERIOUS_MEDICAL_CONDITION": 0.06, "WOMAN_AT_RISK": 0.04, "OLDER_PERSON_AT_RISK": 0.04,
-    "INTERPRETER_NEEDED": 0.03, "FAMILY_SEPARATION": 0.03, "REFOULEMENT_RISK": 0.02,
-    "DEFENDER_AT_RISK": 0.01, "LGBTIQ_AT_RISK": 0.01,
-}
-
-
-def seed_statistics(*, batch: int = 20_000, log: Callable[[str], None] = print) -> int:
-    """Groups (from age and sex) and flags (drawn with the weights above) for seeded cases
-    that have none, inserted in bulk: what the aggregation benchmark groups over."""
-    from fieldapp.cases.models import CaseFlag, CaseGroup
-
-    if db.session.scalar(sa.select(sa.func.count()).select_from(CaseFlag).where(
-            CaseFlag.rule_set_version == "bench")):
-        return 0  # done on an earlier run
-    rng = random.Random(3)
-    last = None
-    added = 0
-    while True:
-        # Only cases that never went through the rule engine (bulk-seeded ones).
-        stmt = sa.select(Case.id, Case.organization_id, Case.registered_month,
-                         Case.location_code, Case.age_band, Case.sex,
-                         Case.record_key).order_by(Case.id).where(
-            ~sa.exists(sa.select(CaseGroup.case_id).where(CaseGroup.case_id == Case.id)),
-            ~sa.exists(sa.select(CaseFlag.case_id).where(CaseFlag.case_id == Case.id)))
-        if last is not None:
-            stmt = stmt.where(Case.id > last)
-        rows = db.session.execute(stmt.limit(batch)).all()
-        if not rows:
-            break
-        groups, flags = [], []
-        for case_id, org, month, place, band, sex, record_key in rows:
-            copy = {"case_id": case_id, "organization_id": org, "registered_month": month,
-                    "location_code": place, "record_key": record_key}
-            if band in ("0-4", "5-11", "12-17"):
-                groups.append({**copy, "code": "CHILDREN"})
-            if band == "60+":
-                groups.append({**copy, "code": "OLDER"})
-            if sex == "female":
-                groups.append({**copy, "code": "WOMEN_GIRLS"})
-            for code, weight in FLAG_WEIGHTS.items():
-                if rng.random() < weight:
-                    flags.append({**copy, "id": uuid.uuid4(), "code": code, "severity": "high",
-                                  "source": "rule", "active": True, "set_at": utcnow(),
-                                  "rule_set_version": "bench"})
-        if groups:
-            db.session.execute(sa.insert(CaseGroup), groups)
-        if flags:
-            db.session.execute(sa.insert(CaseFlag), flags)
-        db.session.commit()
-        added += len(flags)
-        last = rows[-1][0]
-    log(f"  seeded {added} flags for the statistics benchmark")
-    return added
 
 
 def measure(app: Flask, n: int, *, repeat: int = 200,
@@ -402,29 +321,39 @@ def run(database_url: str, n: int, instance: Path, out: Path | None, repeat: int
         log: Callable[[str], None] = print) -> Figures:
     instance.mkdir(parents=True, exist_ok=True)
     app = make_app(database_url, instance)
+    analyze_seconds = 0.0
     with app.app_context():
         worker, _manager = _setup(app)
         log(f"Seeding up to {n} cases on {db.engine.dialect.name}...")
         added, seconds = seed(worker, n, log=log)
-        if seed_statistics(log=log) or added:
+        if added:
+            log(f"  {added:,} cases in {seconds:.1f} s ({added / seconds:,.0f}/s)")
             # Planner statistics after a bulk load (PostgreSQL's autovacuum would get
-            # there on its own, later; SQLite keeps none until asked).
-            log("  analyzing...")
-            db.session.commit()
-            with db.engine.connect() as conn:
-                conn.exec_driver_sql("ANALYZE")
-                conn.commit()
+            # there on its own, later; SQLite keeps none until asked). Not in the rate.
+            analyze_seconds = analyze()
+            log(f"  analyzed in {analyze_seconds:.1f} s")
         db.session.remove()
     figures = measure(app, n, repeat=repeat, log=log)
     figures.seeded_now = added
     figures.seed_seconds = round(seconds, 1)
     figures.seed_rate_per_s = round(added / seconds, 1) if added else 0.0
+    figures.analyze_seconds = round(analyze_seconds, 1)
     table(figures, log)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(asdict(figures), indent=2) + "\n", encoding="utf-8")
         log(f"Wrote {out}")
     return figures
+
+
+def analyze() -> float:
+    """ANALYZE after a bulk load; returns the seconds it took."""
+    db.session.commit()
+    start = time.perf_counter()
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
+    return time.perf_counter() - start
 
 
 def table(f: Figures, log: Callable[[str], None] = print) -> None:
