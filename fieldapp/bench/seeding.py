@@ -313,6 +313,21 @@ def write(conn: sa.Connection, recipe: Recipe, batch: Batch) -> None:
         _copy_rows(conn, batch, recipe.shapes)
         _upsert(conn, CaseTally, {"organization_id": recipe.organization_id},
                 CaseTally.readable, batch.cases)
+    if conn.dialect.name == "sqlite":
+        _bound_wal(conn)
+
+
+def _bound_wal(conn: sa.Connection) -> None:
+    """Writers taking turns without a pause never let SQLite restart its write-ahead log,
+    which then grows with the seeding (past 14 GB on the way to a million): past a limit, the
+    writer that just committed waits for the other's transaction and truncates it."""
+    try:
+        size = os.path.getsize(f"{conn.engine.url.database}-wal")
+    except OSError:
+        return
+    if size > SQLITE_WAL_LIMIT:
+        raw: Any = conn.connection.driver_connection
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 # -- in worker processes -------------------------------------------------------------------
@@ -321,6 +336,7 @@ def write(conn: sa.Connection, recipe: Recipe, batch: Batch) -> None:
 # other workers' page caches.
 BATCH = {"postgresql": 5_000, "sqlite": 20_000}
 SQLITE_CACHE_KIB = 256 * 1024
+SQLITE_WAL_LIMIT = 1 << 30
 _RECIPE: Recipe | None = None  # set in the parent before the workers fork
 _CONNECTION: sa.Connection | None = None  # each worker's own
 
