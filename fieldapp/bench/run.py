@@ -161,8 +161,7 @@ def seed(owner: User, target: int, *, batch: int | None = None, seed_value: int 
     if workers is None:
         workers = seeding.default_workers()
     start = time.perf_counter()
-    # The statistics totals' bulk load (migration 0018) goes here: see
-    # seeding.statistics_totals_bulk_load.
+    # The statistics totals' triggers off, one rebuild at the end (counted in the time).
     with seeding.statistics_totals_bulk_load():
         added = seeding.seed_cases(owner_id, org_id, have=have, target=target, batch=batch,
                                    seed_value=seed_value, workers=workers, log=log)

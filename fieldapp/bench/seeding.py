@@ -22,7 +22,7 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -384,12 +384,13 @@ def _worker_batch(job: tuple[int, int]) -> int:
 
 
 def statistics_totals_bulk_load() -> AbstractContextManager[Any]:
-    """THE place for the statistics totals' bulk load (migration 0018: triggers on
-    case_flags and case_groups that keep flag_totals and group_totals up to date, and a
-    `bulk_load()` helper that skips them and rebuilds the totals once at the end). Until
-    that lands the inserts go straight in; once it does, return its `bulk_load()` here.
-    Seeding runs inside it, so the rebuild counts in the seeding time."""
-    return nullcontext()
+    """The statistics totals' bulk load (fieldapp.stats.totals, migration 0018): the
+    triggers that keep flag_totals and group_totals are off while the batches go in and
+    the totals are rebuilt once at the end (COPY fires row triggers too). Seeding runs
+    inside it, so the rebuild counts in the seeding time."""
+    from fieldapp.stats import totals
+
+    return totals.bulk_load(db.session)
 
 
 def seed_cases(owner_id: uuid.UUID, organization_id: uuid.UUID, *, have: int, target: int,
