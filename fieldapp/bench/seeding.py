@@ -416,6 +416,7 @@ def seed_cases(owner_id: uuid.UUID, organization_id: uuid.UUID, *, have: int, ta
             reported = added
             log(f"  seeded {have + added} cases")
 
+    db.session.commit()  # the recipe's reads end here: SQLite has one writer at a time
     if workers <= 0:
         with _bulk_connection() as conn:
             for job in jobs:
@@ -423,7 +424,6 @@ def seed_cases(owner_id: uuid.UUID, organization_id: uuid.UUID, *, have: int, ta
                 write(conn, recipe, one)
                 done(one.cases)
         return added
-    db.session.commit()
     db.engine.dispose()  # no open connection is copied into the workers
     _RECIPE = recipe
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start)
