@@ -77,9 +77,10 @@ def render(case: Case, *, status: int = 200, close: CloseForm | None = None,
     anchors = {"reason": f"dismiss-{dismiss[0]}"} if dismiss else {}
     ids = [i for i in (case.owner_id, case.assignee_id, case.consent_recorded_by_id) if i]
     people = {u.id: u.name for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
+    open_questions = risk.evaluate(case).open_questions if case.status == "open" else ()
     return render_template(
         "cases/detail.html", case=case, v=values, people=people,
-        open_questions=risk.evaluate(case).open_questions if case.status == "open" else (),
+        open_questions=open_questions,
         group_labels=risk_labels.GROUP_LABELS, question_label=risk_labels.question_label,
         dismiss_form=dismiss[1] if dismiss else DismissFlagForm(formdata=None),
         dismissing=dismiss[0] if dismiss else None,
@@ -91,7 +92,8 @@ def render(case: Case, *, status: int = 200, close: CloseForm | None = None,
         reassign_form=(reassign or reassign_form(case)) if may_reassign else None,
         failed_form=failed, summary_anchors=anchors,
         can_close=authz.can(current_user, "cases.close", case),
-        can_reopen=authz.can(current_user, "cases.reopen", case), **_overview(case, values),
+        can_reopen=authz.can(current_user, "cases.reopen", case),
+        **_overview(case, values, open_questions),
         **_continuity(case), **labels()), status
 
 
@@ -107,7 +109,7 @@ def _continuity(case: Case) -> dict[str, Any]:
             "may_see_transfer": lambda t: transfers.may_see(current_user, t)}
 
 
-def _overview(case: Case, values: dict[str, Any]) -> dict[str, Any]:
+def _overview(case: Case, values: dict[str, Any], open_questions: Any) -> dict[str, Any]:
     """The top of the case page: flags by severity, the next step, the referrals."""
     now = clock.now()
     flags = case_overview.flags_by_severity(f for f in values["flags"] if f["active"])
@@ -119,6 +121,7 @@ def _overview(case: Case, values: dict[str, Any]) -> dict[str, Any]:
             "update_authors": followup.author_names(
                 [u for items, _earlier in latest.values() for u in items]),
             "update_kinds": followup.KINDS,
-            "next_step": case_overview.next_step(case, referrals, now=now),
+            "next_step": case_overview.next_step(case, referrals, now=now,
+                                                 open_questions=open_questions),
             "status_line": status_line, "org_name": organization_name, "now": now,
             "service_types": referral_vocab.SERVICE_TYPES}
