@@ -42,6 +42,22 @@ def _login(page, base, email):
     page.wait_for_url(base + "/")
 
 
+def _refer_to_the_clinic(register, given_name, family_name):
+    """A case of the demo field worker's, with a fear of return, referred to the legal
+    clinic's asylum service (flushed, not committed): (case, referral)."""
+    worker = db.session.scalar(sa.select(User).where(
+        User.email == "fieldworker@frontera.example"))
+    case = register(worker, given_name=given_name, family_name=family_name)
+    assessment.save_assessment(worker, case, {"fear_of_return": True})
+    asylum = db.session.scalar(sa.select(Service).where(
+        Service.name == "Asesoría en refugio y asilo"))
+    referral = services.create_referral(worker, case, asylum,
+                                        flags=["INTERNATIONAL_PROTECTION_NEED"],
+                                        given_by="self", scope=["risk_summary"], note=None)
+    db.session.flush()
+    return case, referral
+
+
 def test_refer_an_unaccompanied_child_end_to_end(live_server, page_factory, demo_network):
     sender = page_factory("en-US", width=360)
     _login(sender, live_server, "fieldworker@frontera.example")
@@ -100,16 +116,7 @@ def test_refer_an_unaccompanied_child_end_to_end(live_server, page_factory, demo
 
 def test_the_clinic_logs_and_the_field_worker_reads_it_on_the_case_page(
         live_server, page_factory, demo_network, register):
-    worker = db.session.scalar(sa.select(User).where(
-        User.email == "fieldworker@frontera.example"))
-    case = register(worker, given_name="Yorman", family_name="Brito")
-    assessment.save_assessment(worker, case, {"fear_of_return": True})
-    asylum = db.session.scalar(sa.select(Service).where(
-        Service.name == "Asesoría en refugio y asilo"))
-    referral = services.create_referral(worker, case, asylum,
-                                        flags=["INTERNATIONAL_PROTECTION_NEED"],
-                                        given_by="self", scope=["risk_summary"], note=None)
-    db.session.flush()
+    case, referral = _refer_to_the_clinic(register, "Yorman", "Brito")
     referral_url = f"{live_server}/referrals/{referral.id}"
     slip_url = f"{referral_url}/slip"
     case_url = f"{live_server}/cases/{case.id}"
@@ -150,16 +157,7 @@ def test_the_clinic_logs_and_the_field_worker_reads_it_on_the_case_page(
 
 def test_the_clinic_completes_and_the_field_worker_sees_the_outcome(
         live_server, page_factory, demo_network, register, mail_on):  # noqa: F811
-    worker = db.session.scalar(sa.select(User).where(
-        User.email == "fieldworker@frontera.example"))
-    case = register(worker, given_name="Dayana", family_name="Colmenares")
-    assessment.save_assessment(worker, case, {"fear_of_return": True})
-    asylum = db.session.scalar(sa.select(Service).where(
-        Service.name == "Asesoría en refugio y asilo"))
-    referral = services.create_referral(worker, case, asylum,
-                                        flags=["INTERNATIONAL_PROTECTION_NEED"],
-                                        given_by="self", scope=["risk_summary"], note=None)
-    db.session.flush()
+    case, referral = _refer_to_the_clinic(register, "Dayana", "Colmenares")
     referral_id, reference = str(referral.id), referral.reference
     referral_url = f"{live_server}/referrals/{referral_id}"
     case_url = f"{live_server}/cases/{case.id}"
