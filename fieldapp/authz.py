@@ -203,9 +203,12 @@ def require(permission: str, obj: Any, *, object_type: str | None = None) -> Non
              object_id=getattr(obj, "id", None))
 
 
-def get_or_404(model: Any, object_id: Any, permission: str) -> Any:
-    """Load an object and check access in one call; absent and hidden look the same."""
-    obj = db.session.get(model, object_id) if object_id is not None else None
+def get_or_404(model: Any, object_id: Any, permission: str, *,
+               options: tuple[Any, ...] = ()) -> Any:
+    """Load an object and check access in one call; absent and hidden look the same.
+    `options`: loader options, for what the caller reads next (in the same statement)."""
+    obj = db.session.get(model, object_id, options=options) if object_id is not None \
+        else None
     if obj is None:
         abort(404)
     require(permission, obj, object_type=model.__tablename__.rstrip("s"))

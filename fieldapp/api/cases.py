@@ -33,12 +33,7 @@ DETAIL = (joinedload(Case.flags), joinedload(Case.groups))
 
 def _load(case_id: uuid.UUID, need: str = "cases.view", *,
           options: tuple[ORMOption, ...] = ()) -> Case:
-    # With loader options the case enters the session with what the caller reads next;
-    # authz.get_or_404 then finds that same object there and checks access as always.
-    preloaded = db.session.get(Case, case_id, options=options) if options else None
-    case = authz.get_or_404(Case, case_id, need)
-    del preloaded
-    return case
+    return authz.get_or_404(Case, case_id, need, options=options)
 
 
 def summary(case: Case) -> dict[str, object]:
