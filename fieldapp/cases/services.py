@@ -400,11 +400,11 @@ def list_page(actor: User, filters: CaseFilters, *, page: int = 1,
     else:
         total = db.session.scalar(sa.select(sa.func.count()).select_from(
             stmt.with_only_columns(Case.id).subquery())) or 0
-    flags = _LIST_COLUMNS, selectinload(Case.flags)
+    loading = _LIST_COLUMNS, selectinload(Case.flags)  # the row, and its flags in one more
     if cursor is None:
         rows = list(db.session.scalars(stmt.order_by(*[c.desc() for c in _LIST_KEY])
                                        .limit(per_page + 1).offset((page - 1) * per_page)
-                                       .options(*flags)))
+                                       .options(*loading)))
         label, more_after = page, len(rows) > per_page
         rows = rows[:per_page]
         more_before = page > 1 and bool(rows)  # the offset skipped rows of this very list
@@ -413,7 +413,7 @@ def list_page(actor: User, filters: CaseFilters, *, page: int = 1,
         if cursor.forward:
             rows = list(db.session.scalars(stmt.where(_seek(*mark, after=True))
                                            .order_by(*[c.desc() for c in _LIST_KEY])
-                                           .limit(per_page + 1).options(*flags)))
+                                           .limit(per_page + 1).options(*loading)))
             label, more_after = cursor.page, len(rows) > per_page
             rows = rows[:per_page]
             first = _key_of(rows[0]) if rows else mark
@@ -421,7 +421,7 @@ def list_page(actor: User, filters: CaseFilters, *, page: int = 1,
         else:  # the rows just before the mark, read upwards from it, shown in list order
             rows = list(db.session.scalars(stmt.where(_seek(*mark, after=False))
                                            .order_by(*_LIST_KEY)
-                                           .limit(per_page + 1).options(*flags)))
+                                           .limit(per_page + 1).options(*loading)))
             more_before = len(rows) > per_page
             rows = rows[:per_page][::-1]
             # Nothing further back: this is the first page, whatever the walk counted.
