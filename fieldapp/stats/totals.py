@@ -111,8 +111,9 @@ def rebuild(bind: Bind) -> None:
 def suspend_triggers(bind: Bind) -> None:
     """Writes to case_flags and case_groups stop updating the totals (table owner's
     rights suffice: no superuser, no session_replication_role)."""
+    postgresql = _dialect(bind) == "postgresql"
     for base, names in TRIGGERS.items():
-        if _dialect(bind) == "postgresql":
+        if postgresql:
             for name in names:
                 bind.execute(sa.text(f"ALTER TABLE {base} DISABLE TRIGGER {name}"))
         else:
@@ -124,8 +125,9 @@ def restore_triggers(bind: Bind) -> None:
     """The triggers back (whether they were suspended or not), then the totals rebuilt,
     in the caller's transaction: nothing written in between is missed (PostgreSQL's
     ALTER TABLE holds both tables until the commit; SQLite has one writer)."""
+    postgresql = _dialect(bind) == "postgresql"
     for base, names in TRIGGERS.items():
-        if _dialect(bind) == "postgresql":
+        if postgresql:
             for name in names:
                 bind.execute(sa.text(f"ALTER TABLE {base} ENABLE TRIGGER {name}"))
         else:
