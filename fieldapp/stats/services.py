@@ -464,9 +464,10 @@ def shares(referrals: int | None, numerators: list[Counted], k: int) -> list[flo
     None where the denominator is hidden or the numerator is 1..k-1 (a published share
     times the published referrals then never lands on a small count: it is 0, or it
     stands for k or more, moved by the numerator's own noise and the rounding)."""
+    if not referrals:
+        return [None] * len(numerators)
     out: list[float | None] = []
     for count, keys in numerators:
-        numerator = publish(count, keys, k) if referrals else None
-        out.append(None if numerator is None or not referrals
-                   else min(1.0, round(numerator / referrals, 1)))
+        numerator = publish(count, keys, k)
+        out.append(None if numerator is None else min(1.0, round(numerator / referrals, 1)))
     return out
