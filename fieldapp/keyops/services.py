@@ -23,6 +23,7 @@ from fieldapp.crypto.keyring import KEY_BYTES, new_kek_id
 from fieldapp.db import utcnow
 from fieldapp.extensions import db, keys
 from fieldapp.intake.models import DuplicateReview, IntakeRecord, IntakeRecordKey
+from fieldapp.intake.services import MAX_CAPTURE_AGE
 from fieldapp.referrals.models import Referral, ReferralKey, ReferralUpdate
 from fieldapp.sealing import sealed_names
 from fieldapp.transfers.models import Transfer, TransferKey
@@ -167,8 +168,6 @@ def _retire_intake(kid: str, *, force: bool = False) -> None:
     A phone out of signal keeps sealing under the key it last fetched, so a key that was
     primary less than the accepted capture age ago (MAX_CAPTURE_AGE) may still be under
     records waiting on phones: refused unless forced."""
-    from fieldapp.intake.services import MAX_CAPTURE_AGE
-
     ring = keys.ring
     if kid == ring.intake_primary:
         raise RetireRefused(f"{kid} is the intake key phones seal under; "
