@@ -35,7 +35,7 @@ from fieldapp.risk import labels as risk_labels
 from fieldapp.risk.forms import DismissFlagForm, ManualFlagForm, flag_form
 from fieldapp.transfers import services as transfers
 from fieldapp.transfers import slips as transfer_slips
-from fieldapp.transfers.forms import GROUP_NAMES
+from fieldapp.transfers.vocab import GROUP_NAMES
 
 # The bands are numbers ("18-59"); a case that came by transfer without the identity
 # group has none.
@@ -115,8 +115,8 @@ def _overview(case: Case, values: dict[str, Any], open_questions: Any) -> dict[s
     flags = case_overview.flags_by_severity(f for f in values["flags"] if f["active"])
     referrals = case_overview.referrals_of(case)
     latest = followup.latest_by_referral(referrals)
-    return {"top_flags": [f for f in flags if f["severity"] in ("urgent", "high")],
-            "other_flags": [f for f in flags if f["severity"] not in ("urgent", "high")],
+    return {"top_flags": [f for f in flags if f["severity"] in case_overview.PRESSING],
+            "other_flags": [f for f in flags if f["severity"] not in case_overview.PRESSING],
             "referrals": referrals, "latest_updates": latest,
             "update_authors": followup.author_names(
                 [u for items, _earlier in latest.values() for u in items]),

@@ -27,15 +27,6 @@ GROUP_CHOICES = {
     "risk_summary": _l("Risk summary: the case's risk flags and how urgent they are"),
     "assessment_details": _l("Answers of the risk assessment"),
 }
-# The same groups in a word or two, for lists and histories.
-GROUP_NAMES = {
-    "identity": _l("Identity"),
-    "contact": _l("Contact"),
-    "documents": _l("Identity documents"),
-    "risk_summary": _l("Risk summary"),
-    "assessment_details": _l("Answers of the risk assessment"),
-    "notes": _l("Case notes"),
-}
 DEFAULT_DAYS = 90
 
 

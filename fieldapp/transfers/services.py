@@ -36,8 +36,8 @@ from fieldapp.referrals.vocab import SCOPES
 from fieldapp.risk import registration
 from fieldapp.risk.engine import Assessment
 from fieldapp.transfers.codes import code_hash, format_code, new_code, normalize_code
-from fieldapp.transfers.forms import GROUP_NAMES
 from fieldapp.transfers.models import ContinuityCode, Transfer
+from fieldapp.transfers.vocab import GROUP_NAMES
 
 __all__ = ["CodeRefused", "IllegalTransition", "TransferNotFound", "code_errors",
            "code_to_dict", "codes_of", "decide", "format_code", "get_visible",

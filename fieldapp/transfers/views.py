@@ -34,7 +34,6 @@ from fieldapp.transfers import services, slips
 from fieldapp.transfers.forms import (
     DEFAULT_DAYS,
     GROUP_CHOICES,
-    GROUP_NAMES,
     ApproveForm,
     CancelForm,
     DeclineForm,
@@ -43,6 +42,7 @@ from fieldapp.transfers.forms import (
     RevokeCodeForm,
 )
 from fieldapp.transfers.models import Transfer
+from fieldapp.transfers.vocab import GROUP_NAMES
 
 bp = Blueprint("transfers", __name__, template_folder="templates")
 

@@ -14,8 +14,8 @@ from fieldapp.cases.models import Case
 from fieldapp.extensions import db
 from fieldapp.referrals import services as referrals
 from fieldapp.transfers import services
-from fieldapp.transfers.forms import GROUP_NAMES
 from fieldapp.transfers.models import Transfer
+from fieldapp.transfers.vocab import GROUP_NAMES
 from tests.conftest import login
 from tests.transfers.conftest import SECRET, issued_code
 
