@@ -29,7 +29,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldapp.cases import assessment, vocab
 from fieldapp.cases import services as case_services
@@ -259,15 +258,6 @@ def _groups(age_band: str, sex: str) -> list[str]:
 
 # -- writing -------------------------------------------------------------------------------
 
-def _upsert(conn: sa.Connection, model: Any, key: dict[str, Any], column: Any,
-            delta: int) -> int:
-    """Add `delta` to a counter row (created when missing); returns the new value."""
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(model)
-    return conn.execute(insert.values(**key, **{column.key: delta}).on_conflict_do_update(
-        index_elements=list(key), set_={column.key: column + delta}).returning(column)
-    ).scalar_one()
-
-
 def _number(conn: sa.Connection, batch: Batch, index: int) -> None:
     """Fill in the batch's references, taking each prefix's numbers from its counter as
     `next_number` does, a run of them at once (prefixes in order: no deadlock between
@@ -275,8 +265,8 @@ def _number(conn: sa.Connection, batch: Batch, index: int) -> None:
     used = Counter(batch.prefixes)
     following = {}
     for prefix in sorted(used):
-        last = _upsert(conn, ReferenceCounter, {"prefix": prefix}, ReferenceCounter.last,
-                       used[prefix])
+        last = case_services._bump(ReferenceCounter, "prefix", prefix, "last", used[prefix],
+                                   connection=conn)
         following[prefix] = last - used[prefix] + 1
     for row, prefix in zip(batch.rows["cases"], batch.prefixes, strict=True):
         row[index] = f"{prefix}-{following[prefix]:06d}"
@@ -311,8 +301,8 @@ def write(conn: sa.Connection, recipe: Recipe, batch: Batch) -> None:
     with conn.begin():
         _number(conn, batch, recipe.shapes["cases"].keys.index("reference"))
         _copy_rows(conn, batch, recipe.shapes)
-        _upsert(conn, CaseTally, {"organization_id": recipe.organization_id},
-                CaseTally.readable, batch.cases)
+        case_services._bump(CaseTally, "organization_id", recipe.organization_id,
+                            "readable", batch.cases, connection=conn)
     if conn.dialect.name == "sqlite":
         _bound_wal(conn)
 

@@ -73,9 +73,11 @@ def _upsert_statement(model: Any, key: str, column: str, dialect: str) -> Any:
         .returning(target)
 
 
-def _bump(model: Any, key: str, value: Any, column: str, delta: int) -> int:
-    """Add `delta` to a counter row (created at max(delta, 0)), atomically; its new value."""
-    connection = db.session.connection()
+def _bump(model: Any, key: str, value: Any, column: str, delta: int, *,
+          connection: sa.Connection | None = None) -> int:
+    """Add `delta` to a counter row (created at max(delta, 0)), atomically; its new value.
+    On the session's connection unless given one (the benchmark's bulk seeding)."""
+    connection = connection or db.session.connection()
     stmt = _upsert_statement(model, key, column, connection.dialect.name)
     return connection.execute(stmt, {"key": value, "start": max(delta, 0),
                                      "delta": delta}).scalar_one()
